@@ -1,0 +1,32 @@
+# `make test` and `make reproduce` create or update .venv first (pinned by constraints.txt).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= cpu
+OUT ?= runs/reproduce
+
+.PHONY: venv test reproduce export clean-nbs
+
+venv: $(STAMP)
+
+$(STAMP): settings.ini setup.py constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (explainaug)"
+	touch $(STAMP)
+
+# all notebooks through nbdev_test (paper notebooks in the smoke profile), then pytest
+test: $(STAMP)
+	EXPLAINAUG_PROFILE=smoke MPLBACKEND=Agg $(VENV)/bin/nbdev_test --n_workers 2 --timing
+	$(PY) -m pytest -q tests
+
+# every paper notebook in the cpu profile on the embedded data; report in $(OUT)/REPORT.md
+reproduce: $(STAMP)
+	$(VENV)/bin/explainaug reproduce --profile $(PROFILE) --out $(OUT)
+
+export: $(STAMP)
+	$(VENV)/bin/nbdev_export
+	$(VENV)/bin/nbdev_clean
+	$(VENV)/bin/nbdev_readme
