@@ -29,4 +29,4 @@ reproduce: $(STAMP)
 export: $(STAMP)
 	$(VENV)/bin/nbdev_export
 	$(VENV)/bin/nbdev_clean
-	$(VENV)/bin/nbdev_readme
+	$(VENV)/bin/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README
