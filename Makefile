@@ -19,7 +19,7 @@ $(STAMP): settings.ini setup.py constraints.txt
 
 # all notebooks through nbdev_test (paper notebooks in the smoke profile), then pytest
 test: $(STAMP)
-	EXPLAINAUG_PROFILE=smoke MPLBACKEND=Agg $(VENV)/bin/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 EXPLAINAUG_PROFILE=smoke MPLBACKEND=Agg $(VENV)/bin/nbdev_test --n_workers 2 --timing
 	$(PY) -m pytest -q tests
 
 # every paper notebook in the cpu profile on the embedded data; report in $(OUT)/REPORT.md
