@@ -11,6 +11,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .explain import evaluating
+from .core import inner_grad
 
 # %% auto #0
 __all__ = ['fgsm', 'pgd', 'robust_accuracy']
@@ -25,7 +26,7 @@ def _to_pixels(x, mean, std):
 def _loss_grad(model, p, y, to_model, loss_fn):
     p = p.detach().requires_grad_(True)
     loss = loss_fn(model(to_model(p)), y)
-    g, = torch.autograd.grad(loss.sum(), p)
+    with inner_grad(): g, = torch.autograd.grad(loss.sum(), p)
     return g
 
 def _ce(out, y): return F.cross_entropy(out, y, reduction="none")

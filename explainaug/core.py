@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #321a9ff4
 from __future__ import annotations
 import json, os, random, tempfile, time, warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import torch
 
 # %% auto #0
 __all__ = ['PROFILES', 'get_device', 'seed_everything', 'rng_state', 'set_rng_state', 'run_dir', 'save_checkpoint',
-           'load_checkpoint', 'write_json', 'Recorder', 'progress', 'params_dir', 'load_profile', 'NonFiniteLossError']
+           'load_checkpoint', 'write_json', 'Recorder', 'progress', 'inner_grad', 'params_dir', 'load_profile',
+           'NonFiniteLossError']
 
 # %% ../nbs/00_core.ipynb #e224f428
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -142,6 +144,18 @@ def progress(iterable=None, **kwargs):
     kwargs.setdefault("disable", os.environ.get("EXPLAINAUG_PROGRESS", "1") == "0")
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)
+
+# %% ../nbs/00_core.ipynb #063d0af1
+@contextmanager
+def inner_grad():
+    "Allow `torch.autograd.grad` through Lightning Fabric-wrapped modules (gradients that are not the training backward)."
+    try: import lightning.fabric.wrappers as w
+    except ImportError: w = None
+    old = getattr(w, "_in_fabric_backward", False)
+    if w is not None: w._in_fabric_backward = True
+    try: yield
+    finally:
+        if w is not None: w._in_fabric_backward = old
 
 # %% ../nbs/00_core.ipynb #be1435dc
 PROFILES = ("smoke", "cpu", "paper")

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .core import inner_grad
+
 # %% auto #0
 __all__ = ['evaluating', 'find_layer', 'grad_cam', 'upsample', 'normalise', 'saliency_mask', 'keep_top', 'apply_mask',
            'integrated_gradients', 'utility', 'sensitivity']
@@ -69,7 +71,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target=None, layers=("layer4",),
         if missing: raise RuntimeError(f"Layers {missing} were not used by the forward pass of {type(model).__name__}.")
         t = _targets(target, logits)
         score = logits.gather(1, t[:, None]).sum()
-        grads = torch.autograd.grad(score, [acts[n] for n in mods], create_graph=create_graph)
+        with inner_grad(): grads = torch.autograd.grad(score, [acts[n] for n in mods], create_graph=create_graph)
         cams = {}
         for n, g in zip(mods, grads):
             a = acts[n]
@@ -139,7 +141,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target=None, baselin
             with torch.no_grad(): target = model(x).argmax(1)
         elif not isinstance(target, int): target = torch.as_tensor(target, device=x.device).long().reshape(-1)
         ig = IntegratedGradients(model)
-        with torch.enable_grad():
+        with torch.enable_grad(), inner_grad():
             attr, delta = ig.attribute(x, baselines=baseline, target=target, n_steps=steps, method=method,
                                        internal_batch_size=internal_batch_size, return_convergence_delta=True)
     return attr.detach(), delta.detach()
@@ -153,7 +155,7 @@ def utility(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callabl
         loss = loss_fn(model(x), y)
         if loss.dim() == 0 and len(x) > 1:
             raise ValueError("utility needs per-sample losses: pass a loss_fn with reduction='none'.")
-        g, = torch.autograd.grad(loss.sum(), x)
+        with inner_grad(): g, = torch.autograd.grad(loss.sum(), x)
     return g.abs()
 
 def sensitivity(embed_fn: Callable, x: torch.Tensor, eval_mode: bool = True) -> torch.Tensor:
@@ -163,6 +165,6 @@ def sensitivity(embed_fn: Callable, x: torch.Tensor, eval_mode: bool = True) -> 
         z = embed_fn(x).flatten(1)
         sq = torch.zeros_like(x)
         for e in range(z.shape[1]):   # one backward per embedding dimension, each for the whole batch
-            g, = torch.autograd.grad(z[:, e].sum(), x, retain_graph=e < z.shape[1] - 1)
+            with inner_grad(): g, = torch.autograd.grad(z[:, e].sum(), x, retain_graph=e < z.shape[1] - 1)
             sq += g ** 2
     return sq.sqrt()

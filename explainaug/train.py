@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 from lightning.fabric import Fabric
+from lightning.fabric.wrappers import _unwrap_objects
 
 from .core import (NonFiniteLossError, Recorder, get_device, load_checkpoint, progress, rng_state,
                              save_checkpoint, set_rng_state)
@@ -44,8 +45,9 @@ class Method:
         return self.fabric.device if self.fabric is not None else next(iter(self.models().values())).parameters().__next__().device
 
     def setup(self, fabric: Fabric, channels_last: bool = False):
-        "Move models to the fabric's device and wrap them (precision, DDP). Called once by `fit`."
+        "Move models to the fabric's device and wrap them (precision, DDP). Called by `fit`; a later `fit` re-wraps them."
         self.fabric = fabric
+        for k, o in {**self.models(), **self.optimizers()}.items(): setattr(self, k, _unwrap_objects(o))   # wrapped by an earlier fit
         models = self.models()
         inner = {k for k, m in models.items() for k2, m2 in models.items() if k != k2 and any(s is m for s in m2.modules())}
         for k, m in models.items():
