@@ -34,13 +34,16 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     return device
 
 # %% ../nbs/00_core.ipynb #4598ed3d
-def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
-    "Seed python, numpy and torch; with `deterministic`, also make torch pick deterministic kernels."
+def seed_everything(seed: int = 0, deterministic: bool | None = None) -> int:
+    "Seed python, numpy and torch; `deterministic` (default: `$EXPLAINAUG_DETERMINISTIC`, else on without CUDA) picks deterministic kernels."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    if deterministic is None:
+        env = os.environ.get("EXPLAINAUG_DETERMINISTIC")
+        deterministic = env not in ("0", "") if env is not None else not torch.cuda.is_available()
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic: torch.backends.cudnn.benchmark = False
     return seed
 
 def rng_state() -> dict:
