@@ -40,7 +40,7 @@ def seed_everything(seed: int = 0, deterministic: bool | None = None) -> int:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     if deterministic is None:
         env = os.environ.get("EXPLAINAUG_DETERMINISTIC")
-        deterministic = env not in ("0", "") if env is not None else not torch.cuda.is_available()
+        deterministic = env.strip().lower() not in ("0", "", "false", "no", "off") if env is not None else not torch.cuda.is_available()
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = deterministic
     if deterministic: torch.backends.cudnn.benchmark = False
