@@ -11,16 +11,22 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 from lightning.fabric import Fabric
-from lightning.fabric.wrappers import _unwrap_objects
+from lightning.fabric.wrappers import _FabricModule, _FabricOptimizer
 
 from .core import (NonFiniteLossError, Recorder, get_device, load_checkpoint, progress, rng_state,
                              save_checkpoint, set_rng_state)
 
 # %% auto #0
-__all__ = ['Method', 'make_fabric', 'fit', 'warmup_cosine', 'exponential', 'step_decay', 'predict']
+__all__ = ['unwrap', 'Method', 'make_fabric', 'fit', 'warmup_cosine', 'exponential', 'step_decay', 'predict']
 
 # %% ../nbs/09_train.ipynb #bfcbbb3b
 _Sched = torch.optim.lr_scheduler.LRScheduler
+
+def unwrap(obj):
+    "The plain module or optimiser inside a Lightning Fabric wrapper (or `obj` itself)."
+    if isinstance(obj, _FabricModule): return obj.module
+    if isinstance(obj, _FabricOptimizer): return obj.optimizer
+    return obj
 
 class Method:
     "Base class of a training recipe: owns models, optimisers and schedulers; `step(batch)` returns a dict of losses."
@@ -47,7 +53,7 @@ class Method:
     def setup(self, fabric: Fabric, channels_last: bool = False):
         "Move models to the fabric's device and wrap them (precision, DDP). Called by `fit`; a later `fit` re-wraps them."
         self.fabric = fabric
-        for k, o in {**self.models(), **self.optimizers()}.items(): setattr(self, k, _unwrap_objects(o))   # wrapped by an earlier fit
+        for k, o in {**self.models(), **self.optimizers()}.items(): setattr(self, k, unwrap(o))   # wrapped by an earlier fit
         models = self.models()
         inner = {k for k, m in models.items() for k2, m2 in models.items() if k != k2 and any(s is m for s in m2.modules())}
         for k, m in models.items():

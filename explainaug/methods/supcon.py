@@ -11,7 +11,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..core import progress
-from ..train import Method
+from ..train import Method, unwrap
 from .common import optimizer, schedule, evaluate
 from ..explain import grad_cam, upsample, normalise, apply_mask, evaluating
 from ..losses import SupConLoss
@@ -21,8 +21,8 @@ from ..metrics import ece, explanation_quality
 from ..attacks import fgsm, robust_accuracy
 
 # %% auto #0
-__all__ = ['BACKGROUND', 'Normalized', 'unwrap', 'AutoAugmentViews', 'make_augment', 'explain_mask', 'excon_batch', 'excon_loss',
-           'SupCon', 'LinearProbe', 'ExCon', 'excon_metrics']
+__all__ = ['BACKGROUND', 'Normalized', 'AutoAugmentViews', 'make_augment', 'explain_mask', 'excon_batch', 'excon_loss', 'SupCon',
+           'LinearProbe', 'ExCon', 'excon_metrics']
 
 # %% ../../nbs/11_supcon.ipynb #d3d059ee
 class Normalized(nn.Module):
@@ -34,11 +34,6 @@ class Normalized(nn.Module):
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1))
         self.feat_dim = getattr(net, "feat_dim", None)
     def forward(self, x): return self.net((x - self.mean) / self.std)
-
-def unwrap(m: nn.Module) -> nn.Module:
-    "The plain module inside a Lightning Fabric wrapper (or `m` itself)."
-    from lightning.fabric.wrappers import _FabricModule
-    return m.module if isinstance(m, _FabricModule) else m
 
 # %% ../../nbs/11_supcon.ipynb #871d26f0
 class AutoAugmentViews(nn.Module):
