@@ -5,6 +5,8 @@ One run per call, one JSON line appended to --out; the investigation behind the 
   python bench/reff_gap.py --mode pre --pre runs/reff_gap/pre32.pt --n 15000 --epochs 15 --lr 0.1 --mom 0.9 --bs 128
   python bench/reff_gap.py --method base --pre runs/reff_gap/pre32.pt --n 3000 --epochs 12
   python bench/reff_gap.py --method reff --lam 1 --pre runs/reff_gap/pre32.pt --n 3000 --epochs 12
+  python bench/reff_gap.py --method reff --lam 1 --size 64 --opt adam --lr 0.003 --bs 64 --epochs 15 --width 8
+  python bench/reff_gap.py --method reff --lam 0.2 --shortcut patch --opt adam --lr 0.003 --bs 64 --epochs 8 --n 3000 --width 8
 """
 import argparse, json, time, os, sys, math
 import torch
@@ -38,6 +40,8 @@ ap.add_argument("--cam", default="train")
 ap.add_argument("--out", default="runs/reff_gap/results.jsonl")
 ap.add_argument("--tag", default="")
 ap.add_argument("--root", default="data")
+ap.add_argument("--layers", default="")         # e.g. layer1 (weight 1; multi-layer default: paper's four)
+ap.add_argument("--shortcut", default="texture")  # texture (the background, p) | patch (a class-coloured corner patch, p = 1)
 a = ap.parse_args()
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 t0 = time.time()
@@ -56,10 +60,14 @@ if a.mode == "pre":
     torch.save({k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}, a.pre)
     print(json.dumps(dict(tag=a.tag, mode="pre", acc=acc, sec=time.time() - t0)))
     sys.exit()
+if a.shortcut == "patch": a.p = 1.0              # the corner patch is the only shortcut
 kw = dict(p=a.p, q=a.q, image_size=a.size, root=a.root)
 if a.digit: kw.update(digit_size=a.digit)
 tr = get_dataset("textured_digits", "train", n=a.n, **kw)
 te = get_dataset("textured_digits", "test", n=1000, **kw)
+if a.shortcut == "patch":
+    from explainaug.data import class_patch
+    tr, te = (class_patch(d, spurious=sp, seed=a.seed) for d, sp in ((tr, 1.0), (te, 0.0)))
 net = get_model("resnet18", num_classes=10, width=a.width)
 if a.pre != "none":
     net.load_state_dict(torch.load(a.pre, weights_only=True), strict=False)
@@ -68,6 +76,7 @@ if a.method == "base": m = Classify(net, **common)
 else:
     lam = a.lam
     if a.method == "single": m = ReFF(net, lam=lam, layers=("layer4",), weights=(1.0,), order=a.order, cam_mode=a.cam, **common)
+    elif a.layers: m = ReFF(net, lam=lam, layers=tuple(a.layers.split(",")), weights=(1.0,) * len(a.layers.split(",")), order=a.order, cam_mode=a.cam, **common)
     else: m = ReFF(net, lam=lam, order=a.order, cam_mode=a.cam, **common)
 hist = fit(m, lambda e: batches(tr, a.bs, shuffle=True, seed=a.seed, epoch=e, device=dev, drop_last=True), a.epochs, device=dev, precision=a.prec)
 acc = evaluate(net, batches(te, 256, device=dev))["acc"]

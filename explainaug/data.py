@@ -15,10 +15,10 @@ from .core import save_checkpoint, load_checkpoint, progress
 from . import synthetic
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'EMBEDDED_VERSION', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS', 'CIFAR_C_GROUPS', 'REFF_DIGIT_TEXTURES', 'REAL',
-           'ImageDataset', 'epoch_order', 'batches', 'data_dir', 'DatasetNotFoundError', 'embedded', 'cifar', 'mnist',
-           'dtd', 'pets', 'tinyimagenet', 'isic2017', 'busi', 'camelyon17', 'cifar_c', 'textured_mnist', 'get_dataset',
-           'channel_stats']
+__all__ = ['EMBEDDED', 'EMBEDDED_VERSION', 'PATCH_COLOURS', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS', 'CIFAR_C_GROUPS',
+           'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir', 'DatasetNotFoundError',
+           'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets', 'tinyimagenet', 'isic2017', 'busi', 'camelyon17',
+           'cifar_c', 'textured_mnist', 'get_dataset', 'channel_stats']
 
 # %% ../nbs/02_data.ipynb #c6d6b3e9
 class ImageDataset(torch.utils.data.Dataset):
@@ -139,6 +139,23 @@ def embedded(name: str, split: str = "train", root=None, seed: int = 0, cache: b
     ds = ImageDataset(d["images"], d["labels"], d["classes"], d.get("masks"), d.get("domains"), d.get("info"), name=f"{name}/{split}")
     if cache: save_checkpoint(path, ds.state())
     return ds
+
+# %% ../nbs/02_data.ipynb #c56a7a16
+PATCH_COLOURS = torch.tensor([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+                              [145, 30, 180], [70, 240, 240], [240, 50, 230], [255, 255, 255], [0, 0, 0]], dtype=torch.uint8)
+
+def class_patch(ds: ImageDataset, spurious: float = 1.0, size: float = 0.2, seed: int = 0) -> ImageDataset:
+    "`ds` with a top-left patch (`size` of the side) coloured by the label with probability `spurious`, else by a random class; masks exclude it."
+    if ds.images.shape[1] != 3: raise ValueError(f"class_patch paints RGB images, got {ds.images.shape[1]} channels")
+    if ds.num_classes > len(PATCH_COLOURS): raise ValueError(f"class_patch has {len(PATCH_COLOURS)} colours, {ds.name} has {ds.num_classes} classes")
+    g = torch.Generator().manual_seed(zlib.crc32(f"class_patch/{seed}/{spurious}".encode()))
+    rnd = torch.randint(0, ds.num_classes, (len(ds),), generator=g)
+    c = torch.where(torch.rand(len(ds), generator=g) < spurious, ds.labels, rnd)
+    k = max(1, round(size * ds.images.shape[-1]))
+    im = ds.images.clone(); im[:, :, :k, :k] = PATCH_COLOURS[c][:, :, None, None]
+    mk = None
+    if ds.masks is not None: mk = ds.masks.clone(); mk[:, :k, :k] = False
+    return ImageDataset(im, ds.labels, ds.classes, mk, ds.domains, dict(ds.info, patch_class=c), name=f"{ds.name}+patch")
 
 # %% ../nbs/02_data.ipynb #de285ad8
 def _holdout(n: int, split: str, val_frac: float, seed: int, name: str) -> torch.Tensor:
