@@ -11,7 +11,7 @@ One run per call, one JSON line appended to --out; the investigation behind the 
 import argparse, json, time, os, sys, math
 import torch
 from explainaug.core import seed_everything
-from explainaug.data import get_dataset, batches
+from explainaug.data import get_dataset, batches, class_patch
 from explainaug.models import get_model
 from explainaug.train import fit
 from explainaug.methods.common import Classify, evaluate
@@ -60,14 +60,13 @@ if a.mode == "pre":
     torch.save({k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}, a.pre)
     print(json.dumps(dict(tag=a.tag, mode="pre", acc=acc, sec=time.time() - t0)))
     sys.exit()
-if a.shortcut == "patch": a.p = 1.0              # the corner patch is the only shortcut
+patch = a.shortcut == "patch"
+if patch: a.p = 1.0                              # the corner patch is the only shortcut
 kw = dict(p=a.p, q=a.q, image_size=a.size, root=a.root)
 if a.digit: kw.update(digit_size=a.digit)
 tr = get_dataset("textured_digits", "train", n=a.n, **kw)
 te = get_dataset("textured_digits", "test", n=1000, **kw)
-if a.shortcut == "patch":
-    from explainaug.data import class_patch
-    tr, te = (class_patch(d, spurious=sp, seed=a.seed) for d, sp in ((tr, 1.0), (te, 0.0)))
+if patch: tr, te = class_patch(tr, spurious=1.0, seed=a.seed), class_patch(te, spurious=0.0, seed=a.seed)
 net = get_model("resnet18", num_classes=10, width=a.width)
 if a.pre != "none":
     net.load_state_dict(torch.load(a.pre, weights_only=True), strict=False)
@@ -75,9 +74,9 @@ common = dict(opt=a.opt, lr=a.lr, momentum=a.mom, weight_decay=1e-5, epochs=a.ep
 if a.method == "base": m = Classify(net, **common)
 else:
     lam = a.lam
-    if a.method == "single": m = ReFF(net, lam=lam, layers=("layer4",), weights=(1.0,), order=a.order, cam_mode=a.cam, **common)
-    elif a.layers: m = ReFF(net, lam=lam, layers=tuple(a.layers.split(",")), weights=(1.0,) * len(a.layers.split(",")), order=a.order, cam_mode=a.cam, **common)
-    else: m = ReFF(net, lam=lam, order=a.order, cam_mode=a.cam, **common)
+    layers = ("layer4",) if a.method == "single" else tuple(a.layers.split(",")) if a.layers else None
+    sel = dict(layers=layers, weights=(1.0,) * len(layers)) if layers else {}
+    m = ReFF(net, lam=lam, order=a.order, cam_mode=a.cam, **sel, **common)
 hist = fit(m, lambda e: batches(tr, a.bs, shuffle=True, seed=a.seed, epoch=e, device=dev, drop_last=True), a.epochs, device=dev, precision=a.prec)
 acc = evaluate(net, batches(te, 256, device=dev))["acc"]
 tr_acc = evaluate(net, batches(tr.subset(torch.arange(min(1000, len(tr)))), 256, device=dev))["acc"]
