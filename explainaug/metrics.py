@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from .explain import evaluating, grad_cam, keep_top, apply_mask
 
 # %% auto #0
-__all__ = ['accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress', 'inpca',
-           'random_direction', 'loss_landscape']
+__all__ = ['VERDICTS', 'accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress',
+           'inpca', 'verdict', 'claim', 'random_direction', 'loss_landscape']
 
 # %% ../nbs/08_metrics.ipynb #0f46c19e
 def accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
@@ -161,6 +161,59 @@ def inpca(Ps, chunk: int = 4096) -> dict:
     order = evals.abs().argsort(descending=True)
     evals, evecs = evals[order], evecs[:, order]
     return dict(coords=evecs * evals.abs().sqrt(), eigenvalues=evals, explained=evals.abs() / evals.abs().sum(), distances=D)
+
+# %% ../nbs/08_metrics.ipynb #79c08b77
+VERDICTS = ("holds", "does not hold", "inconclusive", "not checkable")
+
+def _t(level, df):
+    from scipy.stats import t
+    return float(t.ppf(0.5 + level / 2, df))
+
+def verdict(a, b=None, better: str = "higher", margin: float = 0.0, level: float = 0.95, paired: bool | None = None,
+            healthy: bool = True) -> dict:
+    "The verdict on 'a is better than b' (higher / lower / similar within `margin`) from per-seed values."
+    if better not in ("higher", "lower", "similar"): raise ValueError(f"better={better!r}; valid: 'higher', 'lower', 'similar'.")
+    a = [float(v) for v in (a if hasattr(a, "__len__") else [a])]
+    b = None if b is None else [float(v) for v in (b if hasattr(b, "__len__") else [b])]
+    sign = -1.0 if better == "lower" else 1.0
+    mean = lambda v: sum(v) / len(v)
+    var = lambda v: sum((x - mean(v)) ** 2 for x in v) / (len(v) - 1)
+    if b is None: diffs, paired = a, True
+    elif paired is not False and len(a) == len(b): diffs, paired = [x - y for x, y in zip(a, b)], True
+    else: diffs, paired = None, False
+    d = sign * (mean(diffs) if paired else mean(a) - mean(b))
+    n = len(diffs) if paired else min(len(a), len(b))
+    res = dict(diff=d, n=n, paired=paired, level=level, margin=margin, better=better)
+    if n < 2 or any(math.isnan(x) for x in (diffs if paired else a + b)):
+        res.update(verdict="inconclusive" if healthy else "not checkable", lo=float("nan"), hi=float("nan"))
+        return res
+    if paired: se, df = math.sqrt(var(diffs) / n), n - 1
+    else:
+        va, vb = var(a) / len(a), var(b) / len(b)
+        se = math.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
+    h = _t(level, df) * se
+    lo, hi = d - h, d + h
+    if better == "similar":
+        v = "holds" if -margin < lo and hi < margin else "does not hold" if lo > margin or hi < -margin else "inconclusive"
+    else:
+        v = "holds" if lo - margin > 0 else "does not hold" if hi - margin < 0 else "inconclusive"
+    res.update(verdict=v if healthy else "not checkable", lo=lo, hi=hi)
+    return res
+
+def claim(name: str, a, b=None, better: str = "higher", margin: float = 0.0, what: str = "", healthy: bool = True,
+          fmt: str = "{:.2f}", **kw) -> dict:
+    "A claims-table row (`claim`, `verdict`, `holds`, `evidence`, interval) for `Recorder.update(claims=...)`."
+    v = verdict(a, b, better, margin, healthy=healthy, **kw)
+    f = lambda xs: (fmt + " ± " + fmt).format(sum(xs) / len(xs), (sum((x - sum(xs) / len(xs)) ** 2 for x in xs) / max(len(xs) - 1, 1)) ** 0.5)
+    aa = [float(x) for x in (a if hasattr(a, "__len__") else [a])]
+    ev = f"{what + ': ' if what else ''}{f(aa)}"
+    if b is not None: ev += f" vs {f([float(x) for x in (b if hasattr(b, '__len__') else [b])])}"
+    iv = "n/a" if math.isnan(v["lo"]) else f"[{fmt.format(v['lo'])}, {fmt.format(v['hi'])}]"
+    ev += f"; {'difference' if b is not None else 'value'} {fmt.format(v['diff'])}, {int(v['level'] * 100)} % CI {iv} (n={v['n']}{', paired' if v['paired'] and b is not None else ''})"
+    if margin: ev += f", margin {margin:g}"
+    if not healthy: ev += "; run unhealthy: not checkable"
+    return dict(claim=name, verdict=v["verdict"], holds=v["verdict"] == "holds", evidence=ev, diff=v["diff"], lo=v["lo"], hi=v["hi"], n=v["n"])
 
 # %% ../nbs/08_metrics.ipynb #0e2d1ed1
 def random_direction(params: Sequence[torch.Tensor], generator: torch.Generator | None = None) -> list:

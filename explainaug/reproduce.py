@@ -67,6 +67,14 @@ def summarise(values: list) -> str:
     if len(nums) == 1: return _fmt(nums[0])
     return f"{statistics.fmean(nums):.4g} ± {statistics.stdev(nums):.2g}"
 
+def _verdict(cs: list[dict]) -> str:
+    "A claim's cell: the notebooks' own verdicts (`metrics.claim`, over their seeds), else how many runs it held in."
+    if all("verdict" in c for c in cs):
+        vs = list(dict.fromkeys(c["verdict"] for c in cs))
+        return vs[0] if len(vs) == 1 else "differs between runs: " + ", ".join(vs)
+    n = sum(bool(c.get("holds")) for c in cs)
+    return f"{'yes' if n == len(cs) else 'no' if n == 0 else 'mixed'} ({n}/{len(cs)} seeds)"
+
 def paper_section(paper: str, runs: list[dict]) -> str:
     "The REPORT.md section of one paper from its runs (each with seed, ok, error, metrics, notebook)."
     lines = [f"## {paper}: {PAPERS.get(paper, paper)}", ""]
@@ -90,11 +98,10 @@ def paper_section(paper: str, runs: list[dict]) -> str:
         for r in ok:
             for c in r["metrics"].get("claims", []): claims.setdefault(c["claim"], []).append(c)
         if claims:
-            lines += ["", "| claim | holds in this run | evidence |", "|---|---|---|"]
+            lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
             for claim, cs in claims.items():
-                n = sum(bool(c.get("holds")) for c in cs)
                 ev = "; ".join(dict.fromkeys(str(c.get("evidence", "")) for c in cs if c.get("evidence")))
-                lines.append(f"| {claim} | {'yes' if n == len(cs) else 'no' if n == 0 else 'mixed'} ({n}/{len(cs)} seeds) | {ev} |")
+                lines.append(f"| {claim} | {_verdict(cs)} | {ev} |")
     bad = [r for r in runs if not r["ok"]]
     if bad:
         lines += ["", "Failures:", ""] + [f"- seed {r['seed']}: {r['error']}" for r in bad]
