@@ -1,5 +1,7 @@
 from configparser import ConfigParser
-import setuptools, shlex
+from pathlib import Path
+import setuptools, shlex, shutil
+from setuptools.command.build_py import build_py
 
 # note: all settings are in settings.ini; edit there, not here
 config = ConfigParser(delimiters=['='])
@@ -35,7 +37,18 @@ if pkg_data:
 # Add package data to setup_cfg for setuptools.setup(..., **setup_cfg)
 setup_cfg['package_data'] = package_data
 
+class BuildPy(build_py):
+    "Ship the paper notebooks and their profiles (one source: nbs/papers) in the package, as explainaug/papers."
+    def run(self):
+        super().run()
+        src = Path('nbs')/'papers'
+        if not src.is_dir(): return   # building from a tree without notebooks: the library alone
+        dst = Path(self.build_lib)/cfg['lib_name']/'papers'
+        for f in [*src.glob('*.ipynb'), *src.glob('params/*/*.yaml')]:
+            t = dst/f.relative_to(src); t.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, t)
+
 setuptools.setup(
+    cmdclass = {'build_py': BuildPy},
     name = cfg['lib_name'],
     license = lic[0],
     classifiers = [

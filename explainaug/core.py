@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #321a9ff4
 from __future__ import annotations
-import json, os, random, tempfile, time, warnings
+import json, os, random, sys, tempfile, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -152,8 +152,7 @@ def progress(iterable=None, **kwargs):
 @contextmanager
 def inner_grad():
     "Allow `torch.autograd.grad` through Lightning Fabric-wrapped modules (gradients that are not the training backward)."
-    try: import lightning.fabric.wrappers as w
-    except ImportError: w = None
+    w = sys.modules.get("lightning.fabric.wrappers")   # not imported: no Fabric-wrapped module exists
     old = getattr(w, "_in_fabric_backward", False)
     if w is not None: w._in_fabric_backward = True
     try: yield

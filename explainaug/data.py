@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #5c446073
 from __future__ import annotations
-import csv, hashlib, json, os, zlib
+import csv, hashlib, json, os, re, zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +15,10 @@ from .core import save_checkpoint, load_checkpoint, progress
 from . import synthetic
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'EMBEDDED_VERSION', 'PATCH_COLOURS', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS', 'CIFAR_C_GROUPS',
-           'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir', 'DatasetNotFoundError',
-           'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets', 'tinyimagenet', 'isic2017', 'busi', 'camelyon17',
-           'cifar_c', 'textured_mnist', 'get_dataset', 'channel_stats']
+__all__ = ['LAYOUTS', 'EMBEDDED', 'EMBEDDED_VERSION', 'PATCH_COLOURS', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS', 'CIFAR_C_GROUPS',
+           'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir', 'is_clone',
+           'DatasetNotFoundError', 'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets', 'tinyimagenet',
+           'isic2017', 'busi', 'camelyon17', 'cifar_c', 'textured_mnist', 'get_dataset', 'channel_stats']
 
 # %% ../nbs/02_data.ipynb #c6d6b3e9
 class ImageDataset(torch.utils.data.Dataset):
@@ -102,19 +102,28 @@ def batches(ds: ImageDataset, batch_size: int, shuffle: bool = False, seed: int 
 
 # %% ../nbs/02_data.ipynb #bfb5e349
 def data_dir(root: str | Path | None = None) -> Path:
-    "The data folder: `root`, else `$EXPLAINAUG_DATA`, else the project's `data/`, else `./data`."
+    "The data folder: `root`, else `$EXPLAINAUG_DATA`, else an explainaug clone's `data/`, else the user cache."
     if root is not None: return Path(root)
     if os.environ.get("EXPLAINAUG_DATA"): return Path(os.environ["EXPLAINAUG_DATA"])
-    for p in [Path.cwd(), *Path.cwd().parents]:
-        if (p / "settings.ini").exists() and (p / "data").is_dir(): return p / "data"
-    return Path("data")
+    here = Path(globals().get("__file__", ".")).resolve().parent       # the package folder (cwd in a notebook)
+    for p in [here.parent, Path.cwd(), *Path.cwd().parents]:
+        if is_clone(p): return p / "data"
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("explainaug"))
+
+def is_clone(p: Path) -> bool:
+    "Is `p` the root of an explainaug clone (its `settings.ini` names the library, and it has `data/`)?"
+    s = Path(p) / "settings.ini"
+    return s.is_file() and (Path(p) / "data").is_dir() and bool(re.search(r"^lib_name\s*=\s*explainaug\s*$", s.read_text(), re.M))
+
+LAYOUTS = "https://github.com/explainaug/explainaug/blob/main/data/README.md"
 
 class DatasetNotFoundError(FileNotFoundError):
     "A real dataset is not where it should be (and could not be downloaded)."
 
 def _missing(name: str, path, how: str, cause: BaseException | None = None) -> DatasetNotFoundError:
     msg = (f"Dataset {name!r} not found at {Path(path).resolve()}. {how} "
-           f"The expected folder layouts are in data/README.md. Offline, use an embedded stand-in (see explainaug.data.EMBEDDED).")
+           f"The expected folder layouts are in data/README.md of the explainaug repository ({LAYOUTS}). Offline, use an embedded stand-in (see explainaug.data.EMBEDDED).")
     if cause is not None: msg += f" (underlying error: {type(cause).__name__}: {cause})"
     return DatasetNotFoundError(msg)
 

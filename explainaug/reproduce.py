@@ -4,7 +4,8 @@
 
 # %% ../nbs/13_reproduce.ipynb #728b88fe
 from __future__ import annotations
-import argparse, json, statistics, sys, time, traceback
+import argparse, hashlib, json, os, shutil, statistics, sys, tempfile, time, traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,8 @@ import yaml
 from .core import PROFILES, load_profile
 
 # %% auto #0
-__all__ = ['PAPERS', 'papers_dir', 'available', 'run_one', 'summarise', 'paper_section', 'reproduce', 'main']
+__all__ = ['PAPERS', 'papers_dir', 'available', 'this_kernel', 'run_one', 'summarise', 'paper_section', 'reproduce',
+           'copy_notebooks', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #6a55de61
 PAPERS = {
@@ -24,25 +26,46 @@ PAPERS = {
 }
 
 def papers_dir(path: str | Path | None = None) -> Path:
-    "The folder of paper notebooks: `path`, else `./nbs/papers`, else the repository's `nbs/papers`."
+    "The paper notebooks: `path`, else `$EXPLAINAUG_PAPERS`, else the clone's `nbs/papers`, else the installed copy."
     if path is not None: return Path(path)
-    for p in (Path("nbs/papers"), Path(__file__).resolve().parents[1]/"nbs"/"papers"):
-        if p.is_dir(): return p
-    return Path("nbs/papers")
+    if os.environ.get("EXPLAINAUG_PAPERS"): return Path(os.environ["EXPLAINAUG_PAPERS"])
+    pkg = Path(__file__).resolve().parent
+    for p in (pkg.parent/"nbs"/"papers", pkg/"papers"):     # a clone (or editable install), then the wheel's copy
+        if p.is_dir() and any(p.glob("*.ipynb")): return p
+    return pkg/"papers"
 
 def available(folder: Path) -> list[str]:
     "Paper notebooks present in `folder`, the five papers first in their order."
     found = {p.stem for p in folder.glob("*.ipynb") if not p.stem.startswith("_")}
     return [p for p in PAPERS if p in found] + sorted(found - set(PAPERS))
 
+# %% ../nbs/13_reproduce.ipynb #0c0f5c73
+@contextmanager
+def this_kernel():
+    "A temporary kernel spec for `sys.executable`; yields its name."
+    name = "explainaug-" + hashlib.sha1(sys.executable.encode()).hexdigest()[:10]
+    old = os.environ.get("JUPYTER_PATH")
+    with tempfile.TemporaryDirectory(prefix="explainaug-kernel-") as d:
+        spec = Path(d)/"kernels"/name; spec.mkdir(parents=True)
+        spec.joinpath("kernel.json").write_text(json.dumps(dict(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python ({sys.executable})", language="python", metadata={"debugger": True})))
+        os.environ["JUPYTER_PATH"] = d + (os.pathsep + old if old else "")
+        try: yield name
+        finally:
+            if old is None: os.environ.pop("JUPYTER_PATH", None)
+            else: os.environ["JUPYTER_PATH"] = old
+
 # %% ../nbs/13_reproduce.ipynb #c5b274c9
-def run_one(nb: Path, out_dir: Path, params: dict, kernel: str = "python3") -> dict:
+def run_one(nb: Path, out_dir: Path, params: dict, kernel: str | None = None) -> dict:
     "Execute `nb` with papermill into `out_dir`; returns {ok, error, seconds, metrics}."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, res = time.time(), dict(ok=True, error=None)
     try:
+        if kernel is None:
+            with this_kernel() as kernel: return run_one(nb, out_dir, params, kernel)
         pm.execute_notebook(str(nb), str(out_dir/nb.name), parameters=dict(params, out_dir=str(out_dir.resolve())),
                             cwd=str(nb.parent), kernel_name=kernel, progress_bar=False)
     except PapermillExecutionError as e:
@@ -112,7 +135,7 @@ def _value(s: str):
     v = yaml.safe_load(s)
     return s if v is None and s.strip().lower() not in ("null", "none", "~") else v
 
-def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel="python3") -> int:
+def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None) -> int:
     "Run the paper notebooks; write OUT/REPORT.md; return the number of failed runs."
     folder = papers_dir(folder)
     have = available(folder)
@@ -121,13 +144,11 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     if unknown: raise ValueError(f"Unknown paper(s) {unknown}; valid papers: {', '.join(dict.fromkeys([*PAPERS, *have]))}.")
     missing = [p for p in papers if p not in have]
     if missing: raise ValueError(f"No notebook yet for {missing} in {folder}; notebooks present: {', '.join(have) or 'none'}.")
+    if not have: raise ValueError(f"No paper notebooks in {folder.resolve()}: run from a clone of explainaug, pass --papers-dir, or set $EXPLAINAUG_PAPERS.")
     papers = list(papers) or have
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     header = [f"# explainaug reproduction report", "",
-              f"Profile `{profile}`, seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; {_versions()}.", ""]
-    if not papers:
-        msg = f"No paper notebooks exist yet in {folder}: nothing to run."
-        print(msg); (out/"REPORT.md").write_text("\n".join(header + [msg, ""])); return 0
+              f"Profile `{profile}`, seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; {_versions()}; notebooks from `{folder}`.", ""]
     overrides = dict(overrides or {})
     for p in papers: load_profile(p, profile, overrides, root=folder/"params")   # fail early on a bad profile or key
     sections, failed = [], 0
@@ -143,6 +164,16 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
         (out/"REPORT.md").write_text("\n".join(header) + "\n" + "\n".join(sections))   # a partial report survives an interrupt
     print(f"Report: {out/'REPORT.md'} ({failed} failed run(s))")
     return failed
+
+def copy_notebooks(dest, folder=None, force: bool = False) -> int:
+    "Copy the paper notebooks and `params/` from `folder` (default `papers_dir()`) to `dest`; returns the file count."
+    src, dest = papers_dir(folder), Path(dest)
+    files = [*src.glob("*.ipynb"), *src.glob("params/*/*.yaml")]
+    clash = [str(dest/f.relative_to(src)) for f in files if (dest/f.relative_to(src)).exists()]
+    if clash and not force: raise FileExistsError(f"{len(clash)} file(s) exist in {dest} (e.g. {clash[0]}); pass --force to overwrite.")
+    for f in files:
+        t = dest/f.relative_to(src); t.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, t)
+    return len(files)
 
 def _versions():
     import torch, explainaug
@@ -160,11 +191,19 @@ def main(argv=None) -> int:
     r.add_argument("--out", default="runs/reproduce", help="output folder (default runs/reproduce)")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"), help="override a profile parameter")
     r.add_argument("--papers-dir", default=None, help="folder of the paper notebooks (default nbs/papers)")
-    r.add_argument("--kernel", default="python3", help="Jupyter kernel (default python3)")
+    r.add_argument("--kernel", default=None, help="a named Jupyter kernel (default: this interpreter)")
     r.add_argument("--list", action="store_true", help="list the paper notebooks and their profiles, then exit")
+    nb = sub.add_parser("notebooks", help="copy the paper notebooks and their profiles into DEST, to edit and run")
+    nb.add_argument("dest"); nb.add_argument("--force", action="store_true", help="overwrite files in DEST")
     a = ap.parse_args(argv)
+    if a.cmd == "notebooks":
+        try: n = copy_notebooks(a.dest, force=a.force)
+        except FileExistsError as e: print(f"explainaug: error: {e}", file=sys.stderr); return 2
+        print(f"Copied {n} files from {papers_dir()} to {a.dest}; run them with `explainaug reproduce --papers-dir {a.dest}` or open them in JupyterLab.")
+        return 0
     if a.list:
         folder = papers_dir(a.papers_dir)
+        print(f"Paper notebooks in {folder.resolve()}" + ("" if folder.is_dir() else " (not found)") + ":")
         for p in dict.fromkeys([*PAPERS, *available(folder)]):
             profs = sorted(q.stem for q in (folder/"params"/p).glob("*.yaml"))
             print(f"{p:12s} {'notebook' if (folder/f'{p}.ipynb').exists() else 'not yet':9s} profiles: {', '.join(profs) or '-'}")

@@ -10,8 +10,7 @@ from typing import Callable, Iterable
 
 import torch
 from torch import nn
-from lightning.fabric import Fabric
-from lightning.fabric.wrappers import _FabricModule, _FabricOptimizer
+import sys
 
 from .core import (NonFiniteLossError, Recorder, get_device, load_checkpoint, progress, rng_state,
                              save_checkpoint, set_rng_state)
@@ -24,8 +23,10 @@ _Sched = torch.optim.lr_scheduler.LRScheduler
 
 def unwrap(obj):
     "The plain module or optimiser inside a Lightning Fabric wrapper (or `obj` itself)."
-    if isinstance(obj, _FabricModule): return obj.module
-    if isinstance(obj, _FabricOptimizer): return obj.optimizer
+    w = sys.modules.get("lightning.fabric.wrappers")    # Lightning is imported by `make_fabric`, not at import time
+    if w is None: return obj
+    if isinstance(obj, w._FabricModule): return obj.module
+    if isinstance(obj, w._FabricOptimizer): return obj.optimizer
     return obj
 
 class Method:
@@ -88,6 +89,7 @@ _MULTIPROC = ("ddp_notebook", "ddp_fork", "ddp_spawn")
 
 def make_fabric(device=None, precision=None, devices=1, strategy="auto", num_nodes=1) -> Fabric:
     "A Lightning Fabric for `device` (default cuda > mps > cpu), bf16 autocast on CUDA."
+    from lightning.fabric import Fabric                 # deferred: importing Lightning costs seconds
     dev = get_device(device)
     precision = precision or ("bf16-mixed" if dev.type == "cuda" else "32-true")
     return Fabric(accelerator=dev.type, devices=devices, strategy=strategy, precision=precision, num_nodes=num_nodes)
