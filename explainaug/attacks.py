@@ -17,6 +17,18 @@ from .core import inner_grad
 __all__ = ['fgsm', 'pgd', 'robust_accuracy']
 
 # %% ../nbs/06_attacks.ipynb #5acd0dc3
+def _check(name, x, p, bounds, eps=None, steps=None):
+    "Clear errors for a batch that is not N x C x H x W, not finite, or outside `bounds` in pixel units."
+    if not torch.is_tensor(x) or x.dim() != 4: raise ValueError(f"{name}: images must be a tensor N x C x H x W, got {tuple(getattr(x, 'shape', ()))}.")
+    if eps is not None and eps < 0: raise ValueError(f"{name}: eps must be >= 0, got {eps}.")
+    if steps is not None and steps < 0: raise ValueError(f"{name}: steps must be >= 0, got {steps}.")
+    if not bool(torch.isfinite(x).all()): raise ValueError(f"{name}: the images contain NaN or inf.")
+    lo, hi = p.min().item(), p.max().item()
+    tol = 1e-3 * (bounds[1] - bounds[0])
+    if lo < bounds[0] - tol or hi > bounds[1] + tol:
+        raise ValueError(f"{name}: images must lie in {tuple(bounds)} in pixel units, got [{lo:.3g}, {hi:.3g}]; "
+                         "for a normalised batch pass its mean and std (mean=..., std=...).")
+
 def _to_pixels(x, mean, std):
     if mean is None: return x, (lambda p: p)
     m = torch.as_tensor(mean, dtype=x.dtype, device=x.device).reshape(1, -1, 1, 1)
@@ -35,6 +47,7 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, loss_fn
          mean=None, std=None, bounds=(0., 1.), eval_mode: bool = True) -> torch.Tensor:
     "FGSM: x + eps * sign(grad_x loss), clamped to `bounds`; `eps` in pixel units (see `mean`/`std`)."
     p, to_model = _to_pixels(x.detach(), mean, std)
+    _check("fgsm", x, p, bounds, eps)
     if eps == 0: return x.detach().clone()
     with evaluating(model, eval_mode), torch.enable_grad():
         g = _loss_grad(model, p, y, to_model, loss_fn)
@@ -47,6 +60,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: f
         eval_mode: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
     "L-inf PGD (Madry): `steps` signed-gradient steps of `alpha`, projected on the eps-ball and `bounds`; pixel units."
     p0, to_model = _to_pixels(x.detach(), mean, std)
+    _check("pgd", x, p0, bounds, eps, steps)
     if eps == 0 or steps == 0: return x.detach().clone()
     alpha = 2.5 * eps / steps if alpha is None else alpha
     lo, hi = (p0 - eps).clamp(*bounds), (p0 + eps).clamp(*bounds)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #321a9ff4
 from __future__ import annotations
-import json, os, random, sys, tempfile, time, warnings
+import hashlib, io, json, os, pickle, random, sys, tempfile, time, warnings, zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PROFILES', 'get_device', 'seed_everything', 'rng_state', 'set_rng_state', 'run_dir', 'save_checkpoint',
-           'load_checkpoint', 'write_json', 'Recorder', 'progress', 'inner_grad', 'params_dir', 'load_profile',
-           'NonFiniteLossError']
+__all__ = ['CKPT_MAGIC', 'PROFILES', 'get_device', 'seed_everything', 'rng_state', 'set_rng_state', 'run_dir',
+           'CheckpointDamagedError', 'UnsafeCheckpointError', 'save_checkpoint', 'load_checkpoint', 'write_json',
+           'Recorder', 'progress', 'inner_grad', 'params_dir', 'load_profile', 'NonFiniteLossError']
 
 # %% ../nbs/00_core.ipynb #e224f428
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -82,15 +82,50 @@ def _atomic(path: Path, write):
         raise
     return path
 
+CKPT_MAGIC = b"EXPLAINAUG-CHECKPOINT sha256:"
+
+class CheckpointDamagedError(RuntimeError):
+    "A checkpoint or cache file exists but its bytes are wrong (truncated, overwritten, corrupted)."
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    "An intact file that holds pickled Python objects, which `weights_only` loading refuses."
+
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    "Save `state` (tensors, numbers, strings, lists, dicts) to `path` atomically."
-    return _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+    "Save `state` (tensors, numbers, strings, lists, dicts) to `path` atomically, with a SHA-256 of its payload."
+    buf = io.BytesIO(); torch.save(state, buf); data = buf.getvalue()
+    def w(tmp):
+        with open(tmp, "wb") as f:
+            f.write(CKPT_MAGIC + hashlib.sha256(data).hexdigest().encode() + b"\n"); f.write(data)
+            f.flush(); os.fsync(f.fileno())
+    return _atomic(Path(path), w)
+
+def _damaged(path: Path, why: str) -> CheckpointDamagedError:
+    kept = sorted(path.parent.glob("epoch*.pt"))
+    fix = (f"resume from a kept epoch file (the newest here is {kept[-1].name}: copy it over {path.name})" if kept
+           else "resume from a kept epoch file if you have one (fit(keep_epochs=True) writes epochNNN.pt)")
+    return CheckpointDamagedError(f"Checkpoint {path} is damaged ({why}). It is not missing and not unsafe: its bytes are wrong. "
+                                  f"To continue, {fix}, or delete {path} to start again.")
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    "Load a checkpoint written by `save_checkpoint` with `weights_only=True`."
+    "Load a checkpoint written by `save_checkpoint` (checksum verified, `weights_only=True`)."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}: train first, or pass the run folder that holds it.")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    raw = path.read_bytes()
+    if not raw: raise _damaged(path, "zero bytes")
+    if raw.startswith(CKPT_MAGIC):
+        n = len(CKPT_MAGIC)
+        digest, data = raw[n:n + 64], raw[n + 65:]
+        if hashlib.sha256(data).hexdigest().encode() != digest:
+            raise _damaged(path, f"checksum mismatch: {len(raw):,} bytes whose content is not what was written")
+    elif zipfile.is_zipfile(io.BytesIO(raw)): data = raw        # written before checksums: loaded unchecked
+    else: raise _damaged(path, f"{len(raw):,} bytes with neither a checkpoint header nor a torch archive")
+    try: return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" in str(e):
+            raise UnsafeCheckpointError(f"Checkpoint {path} is intact but holds pickled Python objects, which are refused "
+                                        "(weights_only=True). It was not written by explainaug's save_checkpoint; load it yourself only if you trust its source.") from e
+        raise _damaged(path, f"{type(e).__name__}: {e}") from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e: raise _damaged(path, f"{type(e).__name__}: {e}") from e
 
 def write_json(path: str | Path, obj) -> Path:
     "Write `obj` as indented JSON, atomically."
@@ -171,17 +206,31 @@ def params_dir(root: str | Path | None = None) -> Path:
     return Path("params")
 
 def load_profile(paper: str, profile: str = "cpu", overrides: dict | None = None, root: str | Path | None = None) -> dict:
-    "The parameters of `paper` at `profile`, with `overrides` applied (unknown keys are an error)."
+    "The parameters of `paper` at `profile`, with `overrides` applied (unknown keys and wrong types are an error)."
     import yaml
     folder = params_dir(root) / paper
     avail = sorted(p.stem for p in folder.glob("*.yaml"))
     if profile not in avail:
         raise ValueError(f"Unknown profile {profile!r} for paper {paper!r}; valid profiles: {', '.join(avail) or '(none found in ' + str(folder) + ')'}.")
-    params = yaml.safe_load((folder/f"{profile}.yaml").read_text()) or {}
+    f = folder/f"{profile}.yaml"
+    try: params = yaml.safe_load(f.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"Profile {f} is not valid YAML ({' '.join(str(e).split())}): fix the file, or restore it with `git checkout -- {f}`.") from e
+    if not isinstance(params, dict): raise ValueError(f"Profile {f} must be a mapping of parameter: value, not {type(params).__name__}.")
     unknown = sorted(set(overrides or {}) - set(params))
     if unknown:
         raise KeyError(f"Unknown parameter(s) {unknown} for {paper}/{profile}; valid: {sorted(params)}.")
+    for k, v in (overrides or {}).items():
+        if not _same_kind(params[k], v):
+            raise TypeError(f"Parameter {k!r} of {paper}/{profile} takes a {type(params[k]).__name__} (the profile has {params[k]!r}); got {type(v).__name__} {v!r}.")
     return {**params, **(overrides or {}), "profile": profile}
+
+def _same_kind(default, v) -> bool:
+    "Can `v` replace `default`? None on either side, int for float, and like for like."
+    if default is None or v is None: return True
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    if num(default): return num(v) and (isinstance(default, float) or isinstance(v, int))
+    return isinstance(v, type(default)) or (isinstance(default, (list, tuple)) and isinstance(v, (list, tuple)))
 
 # %% ../nbs/00_core.ipynb #62f1d7f6
 class NonFiniteLossError(FloatingPointError):

@@ -4,14 +4,14 @@
 
 # %% ../nbs/02_data.ipynb #5c446073
 from __future__ import annotations
-import csv, hashlib, json, os, re, zlib
+import csv, hashlib, json, os, re, warnings, zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import save_checkpoint, load_checkpoint, progress
+from .core import save_checkpoint, load_checkpoint, progress, CheckpointDamagedError
 from . import synthetic
 
 # %% auto #0
@@ -142,7 +142,10 @@ def embedded(name: str, split: str = "train", root=None, seed: int = 0, cache: b
     if split not in ("train", "val", "test"): raise ValueError(f"split must be 'train', 'val' or 'test', not {split!r}")
     root = data_dir(root)
     path = _cache_path(root, name, split, seed, params)
-    if cache and path.exists(): return ImageDataset.from_state(load_checkpoint(path))
+    if cache and path.exists():
+        try: return ImageDataset.from_state(load_checkpoint(path))
+        except CheckpointDamagedError as e:               # never used: generated again
+            warnings.warn(f"The cached {name}/{split} in {path} is damaged; generating it again ({e})."); path.unlink()
     if name == "textured_digits" and params.get("source") == "mnist": params = dict(params, root=root)
     d = EMBEDDED[name](split, seed=seed, **params)
     ds = ImageDataset(d["images"], d["labels"], d["classes"], d.get("masks"), d.get("domains"), d.get("info"), name=f"{name}/{split}")

@@ -52,6 +52,8 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target=None, layers=("layer4",),
              relu: bool = True, eval_mode: bool = True, return_logits: bool = False):
     "Grad-CAM maps `{layer: B x h x w}` of `target` (default: the prediction) for every layer, from one forward and one backward."
     if isinstance(layers, (str, nn.Module)): layers = (layers,)
+    if not torch.is_tensor(x) or x.dim() != 4: raise ValueError(f"grad_cam: images must be a tensor N x C x H x W, got {tuple(getattr(x, 'shape', ()))}.")
+    if not bool(torch.isfinite(x).all()): raise ValueError("grad_cam: the images contain NaN or inf.")
     mods = {l if isinstance(l, str) else str(i): find_layer(model, l) for i, l in enumerate(layers)}
     acts, hooks = {}, []
     def hook(name):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from .core import PROFILES, load_profile
+from .core import PROFILES, load_profile, write_json
 
 # %% auto #0
-__all__ = ['PAPERS', 'papers_dir', 'available', 'this_kernel', 'run_one', 'summarise', 'paper_section', 'reproduce',
+__all__ = ['PAPERS', 'papers_dir', 'available', 'this_kernel', 'run_one', 'summarise', 'paper_section', 'run_key', 'reproduce',
            'copy_notebooks', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #6a55de61
@@ -135,7 +135,23 @@ def _value(s: str):
     v = yaml.safe_load(s)
     return s if v is None and s.strip().lower() not in ("null", "none", "~") else v
 
-def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None) -> int:
+def run_key(nb: Path, profile_file: Path, params: dict) -> str:
+    "SHA-256 of what a run's result depends on: the notebook, its profile file, the parameters and the library source."
+    import explainaug
+    h = hashlib.sha256(nb.read_bytes())
+    h.update(profile_file.read_bytes() if profile_file.exists() else b"")
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    for f in sorted(Path(explainaug.__file__).resolve().parent.rglob("*.py")): h.update(f.read_bytes())
+    return h.hexdigest()
+
+def _finished(d: Path, key: str):
+    "The metrics of the run in `d` if it finished with this `key`, else None."
+    try: st = json.loads((d/"run.json").read_text()); m = json.loads((d/"metrics.json").read_text())
+    except (OSError, ValueError): return None
+    return dict(ok=True, error=None, seconds=st["seconds"], metrics=m) if st.get("key") == key and st.get("ok") else None
+
+def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
+              fresh: bool = False) -> int:
     "Run the paper notebooks; write OUT/REPORT.md; return the number of failed runs."
     folder = papers_dir(folder)
     have = available(folder)
@@ -155,8 +171,15 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     for p in papers:
         runs = []
         for s in seeds:
-            print(f"[{p}] profile={profile} seed={s} ...", flush=True)
-            r = run_one(folder/f"{p}.ipynb", out/p/f"seed{s}", dict(profile=profile, seed=s, overrides=overrides), kernel)
+            d, params = out/p/f"seed{s}", dict(profile=profile, seed=s, overrides=overrides)
+            key = run_key(folder/f"{p}.ipynb", folder/"params"/p/f"{profile}.yaml", params)
+            r = None if fresh else _finished(d, key)
+            if r is not None: print(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)", flush=True)
+            else:
+                print(f"[{p}] profile={profile} seed={s} ...", flush=True)
+                (d/"run.json").unlink(missing_ok=True)
+                r = run_one(folder/f"{p}.ipynb", d, params, kernel)
+                write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], error=r["error"]))
             r.update(seed=s, notebook=str(Path(p)/f"seed{s}"/f"{p}.ipynb"))
             print(f"[{p}] seed={s}: {'ok' if r['ok'] else 'FAILED: ' + r['error']} ({r['seconds']:.0f} s)", flush=True)
             failed += not r["ok"]; runs.append(r)
@@ -193,6 +216,7 @@ def main(argv=None) -> int:
     r.add_argument("--papers-dir", default=None, help="folder of the paper notebooks (default nbs/papers)")
     r.add_argument("--kernel", default=None, help="a named Jupyter kernel (default: this interpreter)")
     r.add_argument("--list", action="store_true", help="list the paper notebooks and their profiles, then exit")
+    r.add_argument("--fresh", action="store_true", help="rerun every notebook, also those finished in an earlier run")
     nb = sub.add_parser("notebooks", help="copy the paper notebooks and their profiles into DEST, to edit and run")
     nb.add_argument("dest"); nb.add_argument("--force", action="store_true", help="overwrite files in DEST")
     a = ap.parse_args(argv)
@@ -209,6 +233,6 @@ def main(argv=None) -> int:
             print(f"{p:12s} {'notebook' if (folder/f'{p}.ipynb').exists() else 'not yet':9s} profiles: {', '.join(profs) or '-'}")
         return 0
     try:
-        return min(reproduce(a.papers, a.profile, a.seeds, a.out, {k: _value(v) for k, v in a.param}, a.papers_dir, a.kernel), 255)
-    except (KeyError, ValueError) as e:
+        return min(reproduce(a.papers, a.profile, a.seeds, a.out, {k: _value(v) for k, v in a.param}, a.papers_dir, a.kernel, a.fresh), 255)
+    except (KeyError, ValueError, TypeError) as e:
         print(f"explainaug: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2

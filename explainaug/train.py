@@ -33,6 +33,7 @@ class Method:
     "Base class of a training recipe: owns models, optimisers and schedulers; `step(batch)` returns a dict of losses."
     fabric: Fabric | None = None
     epoch, global_step = 0, 0
+    check_finite = True      # `backward` refuses a non-finite loss before any gradient exists (set by `fit`)
 
     def step(self, batch) -> dict: raise NotImplementedError
 
@@ -63,7 +64,9 @@ class Method:
         for k, o in self.optimizers().items(): setattr(self, k, fabric.setup_optimizers(o))
 
     def backward(self, loss: torch.Tensor):
-        "Backward through the fabric (precision scaling, DDP gradient sync)."
+        "Backward through the fabric (precision scaling, DDP gradient sync); a non-finite loss raises first."
+        if self.check_finite and not bool(torch.isfinite(loss.detach()).all()):
+            raise NonFiniteLossError(f"Non-finite loss {loss.detach().float().reshape(-1)[:4].tolist()} passed to backward")
         if self.fabric is not None: self.fabric.backward(loss)
         else: loss.backward()
 
@@ -150,7 +153,7 @@ def _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet):
     t0 = time.time()
     if hasattr(data, "set_epoch"): data.set_epoch(epoch)
     batches = data(epoch) if callable(data) and not hasattr(data, "__iter__") else data
-    method.epoch = epoch
+    method.epoch, method.check_finite = epoch, check_finite
     method.on_epoch_start(epoch)
     opts = list(method.optimizers().values())
     lr = opts[0].param_groups[0]["lr"] if opts else None     # the rate this epoch starts with
@@ -158,7 +161,11 @@ def _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet):
     inner = progress(batches, desc=f"epoch {epoch}", leave=False, unit="batch", **quiet)
     for batch in inner:
         batch = fabric.to_device(batch)
-        losses = method.step(batch)
+        if n == 0: _check_batch(batch, epoch)
+        try: losses = method.step(batch)
+        except NonFiniteLossError as e:
+            if e.args and "passed to backward" in str(e.args[0]): raise _nonfinite(str(e.args[0]), epoch, method.global_step, ckpt, applied=False) from None
+            raise
         if check_finite: _check_finite(losses, epoch, method.global_step, ckpt)
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + v.detach().float()
         n += 1; method.global_step += 1
@@ -169,13 +176,26 @@ def _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet):
     row["time"] = time.time() - t0
     return row
 
+def _check_batch(batch, epoch):
+    "The first batch of each epoch: finite inputs, and a 4-D image tensor under the `image` key of dict batches."
+    ts = batch.values() if isinstance(batch, dict) else batch if isinstance(batch, (list, tuple)) else [batch]
+    for t in ts:
+        if torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"The training batch of epoch {epoch} contains NaN or inf: check the dataset or the augmentation.")
+    if isinstance(batch, dict) and "image" in batch and (not torch.is_tensor(batch["image"]) or batch["image"].dim() != 4):
+        raise ValueError(f"The batch's 'image' must be N x C x H x W, got {tuple(getattr(batch['image'], 'shape', ()))}.")
+
 def _check_finite(losses, epoch, step, ckpt):
     vals = torch.stack([v.detach().float().reshape(()) for v in losses.values()])
     if bool(torch.isfinite(vals).all()): return
     bad = {k: v.item() for k, v in losses.items() if not math.isfinite(v.item())}
+    raise _nonfinite(f"Non-finite loss {bad}", epoch, step, ckpt)
+
+def _nonfinite(what, epoch, step, ckpt, applied=True) -> NonFiniteLossError:
     kept = f"The last finished epoch is saved in {ckpt}." if ckpt else "Nothing was checkpointed (no `out`)."
-    raise NonFiniteLossError(f"Non-finite loss {bad} at epoch {epoch}, step {step}. {kept} Lower the learning rate, "
-                             "check the inputs for NaN/inf, or train in full precision (precision='32-true'); then fit(..., resume=True).")
+    when = "" if applied else " (its update was not applied: the weights in memory are those of the last good step)"
+    return NonFiniteLossError(f"{what} at epoch {epoch}, step {step}{when}. {kept} Lower the learning rate, "
+                              "check the inputs for NaN/inf, or train in full precision (precision='32-true'); then fit(..., resume=True).")
 
 # %% ../nbs/09_train.ipynb #ca99cdae
 def warmup_cosine(opt, total: int, warmup: int = 0, warmup_start: float = 0.0, final: float = 0.0):
