@@ -15,10 +15,11 @@ from .core import save_checkpoint, load_checkpoint, progress, CheckpointDamagedE
 from . import synthetic
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'EMBEDDED', 'EMBEDDED_VERSION', 'PATCH_COLOURS', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS', 'CIFAR_C_GROUPS',
-           'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir', 'is_clone',
-           'DatasetNotFoundError', 'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets', 'tinyimagenet',
-           'isic2017', 'busi', 'camelyon17', 'cifar_c', 'textured_mnist', 'get_dataset', 'channel_stats']
+__all__ = ['LAYOUTS', 'EMBEDDED', 'EMBEDDED_VERSION', 'EMBEDDED_REVISIONS', 'PATCH_COLOURS', 'ISIC_PARTS', 'CIFAR_C_CORRUPTIONS',
+           'CIFAR_C_GROUPS', 'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir',
+           'is_clone', 'DatasetNotFoundError', 'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets',
+           'tinyimagenet', 'isic2017', 'busi', 'camelyon17', 'cifar_c', 'textured_mnist', 'get_dataset',
+           'channel_stats']
 
 # %% ../nbs/02_data.ipynb #c6d6b3e9
 class ImageDataset(torch.utils.data.Dataset):
@@ -129,11 +130,14 @@ def _missing(name: str, path, how: str, cause: BaseException | None = None) -> D
 
 # %% ../nbs/02_data.ipynb #936ee49c
 EMBEDDED = dict(textures=synthetic.textures, textured_digits=synthetic.textured_digits,
-                corner_digits=synthetic.corner_digits, glyphs=synthetic.glyphs, histology=synthetic.histology)
+                corner_digits=synthetic.corner_digits, glyphs=synthetic.glyphs, histology=synthetic.histology,
+                ultrasound=synthetic.ultrasound)
 EMBEDDED_VERSION = 1
+EMBEDDED_REVISIONS = dict(histology=2)   # 2: per-pixel nuclei masks
 
 def _cache_path(root: Path, name: str, split: str, seed: int, params: dict) -> Path:
-    key = json.dumps(dict(v=EMBEDDED_VERSION, name=name, split=split, seed=seed, **params), sort_keys=True, default=str)
+    rev = {"rev": EMBEDDED_REVISIONS[name]} if name in EMBEDDED_REVISIONS else {}
+    key = json.dumps(dict(v=EMBEDDED_VERSION, name=name, split=split, seed=seed, **rev, **params), sort_keys=True, default=str)
     return root / "embedded" / f"{name}-{split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
 
 def embedded(name: str, split: str = "train", root=None, seed: int = 0, cache: bool = True, **params) -> ImageDataset:
