@@ -274,3 +274,13 @@ def test_nan_loss_keeps_last_good_weights(tmp_path, fault):
     assert all(torch.isfinite(v).all() and torch.equal(v, good[k]) for k, v in w.items())   # the last good step's weights
     assert load_checkpoint(tmp_path/"r"/"checkpoint.pt")["epoch"] == 0                          # the finished epoch is kept
     fault["survived"] = True
+
+
+def test_loss_landscape_with_a_one_shot_iterable(fault):
+    from explainaug.metrics import loss_landscape
+    m = _convnet(); x, y = torch.rand(6, 3, 8, 8), torch.tensor([0, 1] * 3)
+    batches = [(x[:3], y[:3]), (x[3:], y[3:])]
+    ref = loss_landscape(m, nn.functional.cross_entropy, batches, steps=3)["loss"]
+    got = loss_landscape(m, nn.functional.cross_entropy, iter(batches), steps=3)["loss"]
+    assert torch.equal(got, ref) and bool((got > 0).all())                            # no grid point silently 0
+    fault["survived"] = True
