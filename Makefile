@@ -17,10 +17,11 @@ $(STAMP): settings.ini setup.py constraints.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (explainaug)"
 	touch $(STAMP)
 
-# all notebooks through nbdev_test (paper notebooks in the smoke profile), then pytest
+# all notebooks through nbdev_test (paper notebooks in the smoke profile), then pytest; tests/test_browser.py drives
+# JupyterLab in headless Chromium when one is found (or EXPLAINAUG_CHROMIUM names one), else -rs prints its skip line
 test: $(STAMP)
 	OMP_NUM_THREADS=1 EXPLAINAUG_PROFILE=smoke MPLBACKEND=Agg $(VENV)/bin/nbdev_test --n_workers 2 --timing
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 
 # every paper notebook in the cpu profile on the embedded data; report in $(OUT)/REPORT.md
 reproduce: $(STAMP)
