@@ -15,7 +15,7 @@ from .explain import evaluating, grad_cam, keep_top, apply_mask
 
 # %% auto #0
 __all__ = ['VERDICTS', 'accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress',
-           'inpca', 'verdict', 'claim', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
+           'inpca', 'verdict', 'claim', 'claim_all', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
 
 # %% ../nbs/08_metrics.ipynb #0f46c19e
 def accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
@@ -214,6 +214,19 @@ def claim(name: str, a, b=None, better: str = "higher", margin: float = 0.0, wha
     if margin: ev += f", margin {margin:g}"
     if not healthy: ev += "; run unhealthy: not checkable"
     return dict(claim=name, verdict=v["verdict"], holds=v["verdict"] == "holds", evidence=ev, diff=v["diff"], lo=v["lo"], hi=v["hi"], n=v["n"])
+
+# %% ../nbs/08_metrics.ipynb #ab2babf3
+def claim_all(name: str, parts: list[dict], at_least: int | None = None) -> dict:
+    "Combine the `claim` rows of a claim's conditions: all (or `at_least` k) of them must hold."
+    k = len(parts) if at_least is None else at_least
+    vs = [p["verdict"] for p in parts]
+    n_hold, n_no = vs.count("holds"), vs.count("does not hold")
+    if "not checkable" in vs: v = "not checkable"
+    elif n_hold >= k: v = "holds"
+    elif len(parts) - n_no < k: v = "does not hold"
+    else: v = "inconclusive"
+    ev = "; ".join(f"{p['claim']}: {p['verdict']} ({p['evidence']})" for p in parts)
+    return dict(claim=name, verdict=v, holds=v == "holds", evidence=f"{n_hold}/{len(parts)} parts hold (needs {k}): {ev}", n=min((p.get("n", 0) for p in parts), default=0))
 
 # %% ../nbs/08_metrics.ipynb #0e2d1ed1
 def random_direction(params: Sequence[torch.Tensor], generator: torch.Generator | None = None) -> list:
