@@ -179,7 +179,10 @@ class Probe(Method):
 
     def extra_state(self) -> dict: return dict(preds=self.predictions) if self.preds else {}
     def load_extra_state(self, state: dict):
-        if "preds" in state: self.preds = list(state["preds"].unbind(0))
+        if "preds" not in state:
+            raise KeyError("The probe checkpoint has no `preds` (the per-epoch predictions): it was not written by this Probe. "
+                           "Delete its run folder to train the probe again.")
+        self.preds = list(state["preds"].unbind(0))
 
 # %% ../../nbs/17_contrast.ipynb #203d217c
 def task_subset(ds: ImageDataset, labels: Sequence[int]) -> ImageDataset:
