@@ -150,8 +150,9 @@ def embedded(name: str, split: str = "train", root=None, seed: int = 0, cache: b
         try: return ImageDataset.from_state(load_checkpoint(path))
         except CheckpointDamagedError as e:               # never used: generated again
             warnings.warn(f"The cached {name}/{split} in {path} is damaged; generating it again ({e})."); path.unlink()
-    if name == "textured_digits" and params.get("source") == "mnist": params = dict(params, root=root)
-    d = EMBEDDED[name](split, seed=seed, **params)
+    if name == "textured_digits" and params.get("source") == "mnist":     # the paper-scale version, from real MNIST and DTD
+        d = textured_mnist(split, seed=seed, root=root, **{k: v for k, v in params.items() if k != "source"})
+    else: d = EMBEDDED[name](split, seed=seed, **params)
     ds = ImageDataset(d["images"], d["labels"], d["classes"], d.get("masks"), d.get("domains"), d.get("info"), name=f"{name}/{split}")
     if cache: save_checkpoint(path, ds.state())
     return ds

@@ -204,10 +204,9 @@ def textured_digits(split: str = "train", seed: int = 0, p: float = 0.0, q: floa
                     image_size: int = 64, digit_size: int | None = None, position: str = "centre",
                     test_p: float = 1.0, test_q: float | None = None, source: str = "sklearn", root=None) -> dict:
     "ReFF's Textured MNIST: textured digits on textured backgrounds with background randomness `p` and digit-texture randomness `q`."
-    if source == "mnist":
-        from explainaug.data import textured_mnist   # the paper-scale version, from real MNIST and DTD
-        return textured_mnist(split, seed=seed, p=p, q=q, n=n, image_size=image_size, digit_size=digit_size,
-                              position=position, test_p=test_p, test_q=test_q, root=root)
+    if source == "mnist":   # real data: `data` builds it (data -> synthetic, never back)
+        raise ValueError("The MNIST + DTD Textured MNIST is built from real data by explainaug.data.textured_mnist; "
+                         "use get_dataset('textured_digits', source='mnist').")
     if source != "sklearn": raise ValueError(f"source must be 'sklearn' or 'mnist', not {source!r}")
     if position not in ("centre", "center", "random"): raise ValueError(f"position must be 'centre' or 'random', not {position!r}")
     if split == "test": p, q = test_p, (q if test_q is None else test_q)
