@@ -207,7 +207,7 @@ def plasma_fractal(n: int, size: int = 32, decay: float = 3.0, generator: torch.
     return (m / m.amax((1, 2), keepdim=True)).float()
 def _fog(x, c, g):
     H, W = x.shape[-2:]
-    size = 1 << max(H, W - 1).bit_length() if max(H, W) & (max(H, W) - 1) else max(H, W)
+    size = 1 << (max(H, W) - 1).bit_length()                      # the next power of two >= max(H, W)
     fog = plasma_fractal(len(x), size, c[1], g)[:, None, :H, :W].to(x.device)
     mx = x.amax((1, 2, 3), keepdim=True)
     return (x + c[0] * fog) * mx / (mx + c[0])

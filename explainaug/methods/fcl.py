@@ -17,8 +17,8 @@ from ..augment import gaussian_noise, patch_gaussian
 from ..losses import FCLLoss
 
 # %% auto #0
-__all__ = ['METHODS', 'topk_mask', 'guard_mask', 'perturb', 'LamSchedule', 'EmbedNet', 'warmup_step', 'XE', 'XEGaussian', 'FCL',
-           'PatchGaussian', 'make_method', 'step_seconds']
+__all__ = ['METHODS', 'topk_mask', 'guard_mask', 'perturb', 'LamSchedule', 'EmbedNet', 'frozen_stats', 'warmup_step', 'XE',
+           'XEGaussian', 'FCL', 'PatchGaussian', 'make_method', 'step_seconds']
 
 # %% ../../nbs/16_fcl.ipynb #02e006ae
 def topk_mask(u: torch.Tensor, k: int, which: str = "top") -> torch.Tensor:
@@ -84,6 +84,21 @@ class _Probe:
             row.update(u_mean=u.mean().item(), u_max=u.flatten(1).amax(1).mean().item())
         return row
 
+class frozen_stats:
+    "Context: BatchNorm running statistics (and `num_batches_tracked`) of `model` are restored on exit, so forwards inside do not update them."
+    def __init__(self, model: nn.Module):
+        self.bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    NAMES = ("running_mean", "running_var", "num_batches_tracked")
+    def __enter__(self):           # the forwards inside update throw-away copies (in-place writes to the originals would break autograd)
+        self.saved = [{n: getattr(m, n) for n in self.NAMES if getattr(m, n, None) is not None} for m in self.bns]
+        for m, s in zip(self.bns, self.saved):
+            for n, b in s.items(): setattr(m, n, b.clone())
+        return self
+    def __exit__(self, *exc):
+        for m, s in zip(self.bns, self.saved):
+            for n, b in s.items(): setattr(m, n, b)
+        return False
+
 def warmup_step(opt, warmup: int, milestones=(), gamma: float = 0.1):
     "Per-epoch learning rate: a linear ramp to the base rate over `warmup` epochs, then x`gamma` at each milestone (FCL App. B)."
     ms = sorted(milestones)
@@ -105,15 +120,18 @@ class XE(_Probe, Classify):
         self._init_probe(probe)
 
 class XEGaussian(XE):
-    "'XE+Gaussian' (§4.2): CE + `lam` * CE on a copy of the batch with N(0, sigma^2) on every pixel (clamped to [0, 1]), same labels."
-    def __init__(self, model, sigma: float = 0.3, lam: float = 1e-4, **kw):
+    "'XE+Gaussian' (§4.2): CE + `lam` * CE on a copy of the batch with N(0, sigma^2) on every pixel, same labels; the noisy CE is the batch 'mean' or 'sum' (as l_FCL)."
+    def __init__(self, model, sigma: float = 0.3, lam: float = 1e-4, reduction: str = "mean", clamp: bool = False, **kw):
         if not sigma >= 0: raise ValueError(f"sigma must be >= 0, got {sigma!r}")
-        super().__init__(model, **kw); self.sigma, self.lam = sigma, lam
+        if reduction not in ("mean", "sum"): raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        super().__init__(model, **kw); self.sigma, self.lam, self.reduction, self.clamp = sigma, lam, reduction, clamp
     def loss(self, batch):
         x, y = batch["image"], batch["label"]
         if self.augment is not None: x = self.augment(x)
         ce = F.cross_entropy(self.model(x), y)
-        ce_noisy = F.cross_entropy(self.model(gaussian_noise(x, self.sigma)), y)
+        xn = x + self.sigma * torch.randn_like(x)
+        with frozen_stats(self.model):                               # the noisy forward does not move BN's running statistics
+            ce_noisy = F.cross_entropy(self.model(xn.clamp(0, 1) if self.clamp else xn), y, reduction=self.reduction)
         return dict(loss=ce + self.lam * ce_noisy, ce=ce.detach(), ce_noisy=ce_noisy.detach())
 
 # %% ../../nbs/16_fcl.ipynb #afd1f4e2
@@ -161,8 +179,9 @@ class FCL(XE):
         else:
             x_pos = x + self.sigma * torch.randn_like(x)
             x_pos = x_pos.clamp(0, 1) if self.clamp else x_pos
-        z_pos = self.model(x_pos, embed=True)[0]
-        z_neg = self.model(perturb(x, u, self.k, self.sigma, "top", self.clamp), embed=True)[0] if self.negative == "top" else None
+        with frozen_stats(self.model):                                            # perturbed forwards: batch statistics, no running-stat update
+            z_pos = self.model(x_pos, embed=True)[0]
+            z_neg = self.model(perturb(x, u, self.k, self.sigma, "top", self.clamp), embed=True)[0] if self.negative == "top" else None
         return self.criterion(z, z_pos, z_neg, keep)
 
     def loss(self, batch):
