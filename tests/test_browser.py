@@ -4,7 +4,7 @@ clicks a t-SNE point, deselects every class, and asserts on what the page shows 
 line, the error line), timing each redraw. Then it checks that saved notebooks show the explorers' last figures:
 one saved from JupyterLab (widget state saved) and one executed by papermill, each reopened with a fresh kernel.
 Skipped with one line when no Chromium (or Playwright) is found; every process it starts is stopped by its pid."""
-import json, os, secrets, shutil, signal, socket, statistics, subprocess, sys, textwrap, time, urllib.request
+import http.client, json, os, secrets, shutil, signal, socket, statistics, subprocess, sys, textwrap, time, urllib.request
 from pathlib import Path
 
 import nbformat
@@ -87,12 +87,22 @@ def _stop(pid: int, wait: float = 10):
             time.sleep(0.1)
 
 
+def _start_lab(root: Path, home: Path, tries: int = 3) -> "Lab":
+    "A running JupyterLab; a new free port if another process took the first one before the server bound it."
+    for i in range(tries):
+        lab = Lab(root, home)
+        try: lab.wait(); return lab
+        except (RuntimeError, TimeoutError):
+            lab.stop()
+            if i == tries - 1: raise
+
+
 class Lab:
     "JupyterLab from this venv on 127.0.0.1 with a token, in an isolated Jupyter config/data/settings home."
     def __init__(self, root: Path, home: Path):
         self.port, self.token, self.root = _free_port(), secrets.token_hex(16), root
         settings = home / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
-        settings.mkdir(parents=True)
+        settings.mkdir(parents=True, exist_ok=True)
         (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
         for ext, value in (("apputils-extension/notification", {"fetchNews": "false", "checkForUpdates": False}),
                            ("notebook-extension/tracker", {"windowingMode": "none"})):   # every cell in the DOM
@@ -124,7 +134,7 @@ class Lab:
         while time.time() - t < timeout:
             if self.proc.poll() is not None: raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}; see {self.log.name}")
             try: return self.api("/api/status")
-            except OSError: time.sleep(0.3)
+            except (OSError, http.client.HTTPException): time.sleep(0.3)    # not up yet (or not it: a port taken meanwhile)
         raise TimeoutError(f"JupyterLab did not answer within {timeout} s; see {self.log.name}")
 
     def session(self, nb: str):
@@ -205,8 +215,9 @@ def test_explorers_in_browser(tmp_path, capsys):
     t0, c0 = time.perf_counter(), time.process_time()
     root, home = tmp_path / "root", tmp_path / "home"; root.mkdir(); home.mkdir()
     _notebook(root / "explorers.ipynb")
-    lab = Lab(root, home)
-    # the papermill run (as `explainaug reproduce` does) goes on while the browser part runs
+    lab = _start_lab(root, home)
+    # the papermill run (as `explainaug reproduce` does) goes on while the browser part runs; it starts once the
+    # server is up, so that its kernel's random ports cannot take the server's
     pm = subprocess.Popen([sys.executable, "-m", "papermill", "--log-level", "WARNING", "explorers.ipynb", "executed.ipynb"],
                           cwd=root, env={**os.environ, "OMP_NUM_THREADS": "1", "EXPLAINAUG_PROGRESS": "0", "MPLBACKEND": "Agg"},
                           stdout=subprocess.DEVNULL, stderr=open(home / "papermill.log", "w"))
@@ -214,7 +225,7 @@ def test_explorers_in_browser(tmp_path, capsys):
     phases = {}
     mark = lambda name: phases.setdefault(name, time.perf_counter() - t0)
     try:
-        lab.wait(); mark("server up")
+        mark("server up")
         lab.session("explorers.ipynb")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
