@@ -161,10 +161,11 @@ class Recorder:
     def load(self) -> dict:
         return json.loads(self.metrics_path.read_text()) if self.metrics_path.exists() else {}
 
-    def update(self, metrics: dict | None = None, *, reported: dict | None = None, claims: list | None = None, **info):
-        "Merge numbers into `metrics.json` (atomically); `info` keys go under 'info'."
+    def update(self, metrics: dict | None = None, *, reported: dict | None = None, claims: list | None = None,
+               health: dict | None = None, **info):
+        "Merge numbers into `metrics.json` (atomically); `health` holds {model: metrics.*_health dict}; `info` keys go under 'info'."
         d = self.load()
-        for key, new in (("metrics", metrics), ("reported", reported), ("info", info or None)):
+        for key, new in (("metrics", metrics), ("reported", reported), ("health", health), ("info", info or None)):
             if new: d.setdefault(key, {}).update({k: _num(v) for k, v in new.items()})
         if claims is not None: d["claims"] = claims
         write_json(self.metrics_path, d)

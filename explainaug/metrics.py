@@ -15,7 +15,8 @@ from .explain import evaluating, grad_cam, keep_top, apply_mask
 
 # %% auto #0
 __all__ = ['VERDICTS', 'accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress',
-           'inpca', 'verdict', 'claim', 'claim_all', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
+           'inpca', 'verdict', 'claim', 'claim_all', 'collapsed_loss', 'contrastive_health', 'classifier_health',
+           'healthy', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
 
 # %% ../nbs/08_metrics.ipynb #0f46c19e
 def accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
@@ -227,6 +228,51 @@ def claim_all(name: str, parts: list[dict], at_least: int | None = None) -> dict
     else: v = "inconclusive"
     ev = "; ".join(f"{p['claim']}: {p['verdict']} ({p['evidence']})" for p in parts)
     return dict(claim=name, verdict=v, holds=v == "holds", evidence=f"{n_hold}/{len(parts)} parts hold (needs {k}): {ev}", n=min((p.get("n", 0) for p in parts), default=0))
+
+# %% ../nbs/08_metrics.ipynb #1fc29122
+def _step_values(history, key):
+    "Per-step values of `key` from `fit` history rows (their `steps`), else the per-epoch values: ([values], [epoch of each])."
+    vals, eps = [], []
+    for r in history:
+        s = (r.get("steps") or {}).get(key)
+        v = s if s is not None else ([r[key]] if key in r and r[key] is not None else [])
+        vals += [float(x) for x in v]; eps += [r.get("epoch", len(eps))] * len(v)
+    return vals, eps
+
+def collapsed_loss(n: int) -> float:
+    "log(2N - 1): the SupCon / NT-Xent loss of a collapsed projection for N images in two views."
+    return math.log(2 * n - 1)
+
+def contrastive_health(history, batch_size: int, key: str = "loss", frac: float = 0.1, level: float = 0.9) -> dict:
+    "When a contrastive loss leaves its collapsed value: first step below `level` x log(2N - 1), as a fraction of the run."
+    vals, eps = _step_values(history, key)
+    if not vals: raise ValueError(f"the history has no {key!r} values (keys: {sorted({k for r in history for k in r})}).")
+    c = collapsed_loss(batch_size)
+    first = next((i for i, v in enumerate(vals) if v < level * c), None)
+    last = [v for v, e in zip(vals, eps) if e == eps[-1]]
+    at = None if first is None else (first + 1) / len(vals)
+    return dict(kind="contrastive", collapsed=c, first_below=None if first is None else first + 1, steps=len(vals),
+                frac_below=at, final=sum(last) / len(last), ok=at is not None and at <= frac)
+
+def classifier_health(history, classes: int, key: str = "loss", acc_key: str | None = "acc", min_acc: float | None = None,
+                      factor: float = 3.0) -> dict:
+    "Largest training loss after the first epoch (healthy below `factor` x log C) and the final training accuracy."
+    vals, eps = _step_values(history, key)
+    if not vals: raise ValueError(f"the history has no {key!r} values (keys: {sorted({k for r in history for k in r})}).")
+    later = [v for v, e in zip(vals, eps) if e != eps[0]] or vals
+    acc = next((float(r[acc_key]) for r in reversed(history) if acc_key and r.get(acc_key) is not None), None)
+    ok = max(later) <= factor * math.log(classes) and (min_acc is None or (acc is not None and acc >= min_acc))
+    return dict(kind="classifier", max_loss=max(later), limit=factor * math.log(classes), final_loss=vals[-1],
+                train_acc=acc, min_acc=min_acc, ok=ok)
+
+def healthy(*checks) -> bool:
+    "True when every health dict (or nested dict / list of them) is ok."
+    out = True
+    for c in checks:
+        if isinstance(c, dict) and "ok" in c: out &= bool(c["ok"])
+        elif isinstance(c, dict): out &= healthy(*c.values())
+        elif isinstance(c, (list, tuple)): out &= healthy(*c)
+    return out
 
 # %% ../nbs/08_metrics.ipynb #0e2d1ed1
 def random_direction(params: Sequence[torch.Tensor], generator: torch.Generator | None = None) -> list:

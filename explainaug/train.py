@@ -157,7 +157,7 @@ def _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet):
     method.on_epoch_start(epoch)
     opts = list(method.optimizers().values())
     lr = opts[0].param_groups[0]["lr"] if opts else None     # the rate this epoch starts with
-    sums, n = {}, 0
+    sums, steps, n = {}, {}, 0
     inner = progress(batches, desc=f"epoch {epoch}", leave=False, unit="batch", **quiet)
     for batch in inner:
         batch = fabric.to_device(batch)
@@ -167,10 +167,12 @@ def _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet):
             if e.args and "passed to backward" in str(e.args[0]): raise _nonfinite(str(e.args[0]), epoch, method.global_step, ckpt, applied=False) from None
             raise
         if check_finite: _check_finite(losses, epoch, method.global_step, ckpt)
-        for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + v.detach().float()
+        for k, v in losses.items():
+            v = v.detach().float(); sums[k] = sums.get(k, 0.0) + v; steps.setdefault(k, []).append(v.reshape(()))
         n += 1; method.global_step += 1
     inner.close()
     row = dict(epoch=epoch, **{k: (fabric.all_reduce(v, reduce_op="mean") / n).item() for k, v in sums.items()})
+    row["steps"] = {k: torch.stack(vs).tolist() for k, vs in steps.items()}   # every step's losses, one host sync
     row.update(method.on_epoch_end(epoch) or {})
     if lr is not None: row["lr"] = lr
     row["time"] = time.time() - t0
