@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 OUT ?= runs/reproduce
 
-.PHONY: venv test reproduce export clean-nbs
+.PHONY: venv test reproduce budget export clean-nbs
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ test: $(STAMP)
 # every paper notebook in the cpu profile on the embedded data; report in $(OUT)/REPORT.md
 reproduce: $(STAMP)
 	$(VENV)/bin/explainaug reproduce --profile $(PROFILE) --out $(OUT)
+
+# each paper's wall time in $(OUT)/REPORT.md against its share (6 min a paper, 30 min the five at cpu); fails above 1.5x
+budget: $(STAMP)
+	$(PY) bench/budget.py $(OUT)/REPORT.md
 
 export: $(STAMP)
 	$(VENV)/bin/nbdev_export

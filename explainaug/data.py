@@ -19,7 +19,7 @@ __all__ = ['LAYOUTS', 'EMBEDDED', 'EMBEDDED_VERSION', 'EMBEDDED_REVISIONS', 'PAT
            'CIFAR_C_GROUPS', 'REFF_DIGIT_TEXTURES', 'REAL', 'ImageDataset', 'epoch_order', 'batches', 'data_dir',
            'is_clone', 'DatasetNotFoundError', 'embedded', 'class_patch', 'cifar', 'mnist', 'dtd', 'pets',
            'tinyimagenet', 'isic2017', 'busi', 'camelyon17', 'cifar_c', 'textured_mnist', 'get_dataset',
-           'channel_stats']
+           'channel_stats', 'check_dataset']
 
 # %% ../nbs/02_data.ipynb #c6d6b3e9
 class ImageDataset(torch.utils.data.Dataset):
@@ -450,3 +450,25 @@ def channel_stats(ds: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:
     "Per-channel mean and std of a dataset's images, in [0,1] units (for input normalisation)."
     x = ds.images.float().div(255).transpose(0, 1).flatten(1)
     return x.mean(1), x.std(1)
+
+# %% ../nbs/02_data.ipynb #423d701a
+_CHECKS = dict(
+    cifar10=("cifar-10-batches-py", "Run get_dataset('cifar10', download=True) with internet access, or download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and extract it into {root}."),
+    cifar100=("cifar-100-python", "Run get_dataset('cifar100', download=True) with internet access, or download https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz and extract it into {root}."),
+    mnist=("MNIST/raw", "Run get_dataset('mnist', download=True) with internet access, or put the four MNIST files (https://ossci-datasets.s3.amazonaws.com/mnist/) into {root}/MNIST/raw."),
+    dtd=("dtd/dtd/images", "Run get_dataset('dtd', download=True) with internet access, or download https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz and extract it into {root}/dtd."),
+    pets=("oxford-iiit-pet/images", "Run get_dataset('pets', download=True) with internet access, or download images.tar.gz and annotations.tar.gz from https://www.robots.ox.ac.uk/~vgg/data/pets/ into {root}/oxford-iiit-pet."),
+    tinyimagenet=("tiny-imagenet-200/wnids.txt", "Download http://cs231n.stanford.edu/tiny-imagenet-200.zip and unzip it into {root} (no automatic download)."),
+    isic2017=("isic2017/ISIC-2017_Training_Part3_GroundTruth.csv", "Download the ISIC 2017 images, Part 1 and Part 3 ground truth from https://challenge.isic-archive.com/data/#2017 into {root}/isic2017 (no automatic download)."),
+    busi=("busi/Dataset_BUSI_with_GT", "Download 'Dataset_BUSI_with_GT' from https://scholar.cu.edu.eg/?q=afahmy/pages/dataset into {root}/busi (no automatic download)."),
+    camelyon17=("camelyon17_v1.0/metadata.csv", "With internet access run get_dataset('camelyon17', download=True) (needs `pip install wilds`), or extract camelyon17_v1.0 from https://wilds.stanford.edu/datasets/ into {root}."),
+    cifar10c=("CIFAR-10-C/labels.npy", "Download https://zenodo.org/record/2535967/files/CIFAR-10-C.tar and extract it into {root} (no automatic download)."),
+    cifar100c=("CIFAR-100-C/labels.npy", "Download https://zenodo.org/record/3555552/files/CIFAR-100-C.tar and extract it into {root} (no automatic download)."))
+
+def check_dataset(name: str, root: str | Path | None = None) -> Path:
+    "The path a real dataset's loader reads first, if it exists (nothing is read); else a DatasetNotFoundError naming the fix."
+    if name in EMBEDDED: return data_dir(root)
+    if name not in _CHECKS: raise ValueError(f"Unknown dataset {name!r}; embedded: {', '.join(EMBEDDED)}; real: {', '.join(REAL)}")
+    base = data_dir(root); rel, how = _CHECKS[name]
+    if not (base / rel).exists(): raise _missing(name, base / rel.split("/")[0], how.format(root=base) + f" Missing: {base / rel}.")
+    return base / rel

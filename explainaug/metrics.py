@@ -229,7 +229,7 @@ def claim_all(name: str, parts: list[dict], at_least: int | None = None) -> dict
     ev = "; ".join(f"{p['claim']}: {p['verdict']} ({p['evidence']})" for p in parts)
     return dict(claim=name, verdict=v, holds=v == "holds", evidence=f"{n_hold}/{len(parts)} parts hold (needs {k}): {ev}", n=min((p.get("n", 0) for p in parts), default=0))
 
-# %% ../nbs/08_metrics.ipynb #1fc29122
+# %% ../nbs/08_metrics.ipynb #39df0415
 def _step_values(history, key):
     "Per-step values of `key` from `fit` history rows (their `steps`), else the per-epoch values: ([values], [epoch of each])."
     vals, eps = [], []

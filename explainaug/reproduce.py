@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from .core import PROFILES, load_profile, write_json
+from .core import PROFILES, load_profile, progress, write_json
 
 # %% auto #0
-__all__ = ['PAPERS', 'papers_dir', 'available', 'this_kernel', 'run_one', 'summarise', 'paper_section', 'run_key', 'reproduce',
+__all__ = ['PAPERS', 'EXPECTED', 'papers_dir', 'available', 'this_kernel', 'run_one', 'render', 'summarise', 'tally',
+           'summary_table', 'paper_section', 'run_key', 'datasets_in', 'missing_data', 'machine', 'reproduce',
            'copy_notebooks', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #6a55de61
@@ -66,8 +67,13 @@ def run_one(nb: Path, out_dir: Path, params: dict, kernel: str | None = None) ->
     try:
         if kernel is None:
             with this_kernel() as kernel: return run_one(nb, out_dir, params, kernel)
-        pm.execute_notebook(str(nb), str(out_dir/nb.name), parameters=dict(params, out_dir=str(out_dir.resolve())),
-                            cwd=str(nb.parent), kernel_name=kernel, progress_bar=False)
+        mpl = os.environ.get("MPLBACKEND")       # inline: every figure is a PNG output (the report's figures), also under MPLBACKEND=Agg
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        try: pm.execute_notebook(str(nb), str(out_dir/nb.name), parameters=dict(params, out_dir=str(out_dir.resolve())),
+                                 cwd=str(nb.parent), kernel_name=kernel, progress_bar=False)
+        finally:
+            if mpl is None: os.environ.pop("MPLBACKEND", None)
+            else: os.environ["MPLBACKEND"] = mpl
     except PapermillExecutionError as e:
         res = dict(ok=False, error=f"cell {e.cell_index}: {e.ename}: {e.evalue}")
     except Exception as e:
@@ -76,7 +82,35 @@ def run_one(nb: Path, out_dir: Path, params: dict, kernel: str | None = None) ->
     mpath = out_dir/"metrics.json"
     res["metrics"] = json.loads(mpath.read_text()) if mpath.exists() else None
     if res["ok"] and res["metrics"] is None: res.update(ok=False, error=f"the notebook finished but wrote no {mpath}")
+    if (out_dir/nb.name).exists():
+        try: res.update(render(out_dir/nb.name))
+        except Exception as e: print(f"could not render {out_dir/nb.name}: {type(e).__name__}: {e}", file=sys.stderr)
     return res
+
+def render(nb_path: Path) -> dict:
+    "An executed notebook's HTML page beside it, and its PNG figures in `figures/` with the heading above each: {html, figures}."
+    import base64, nbformat
+    from nbconvert import HTMLExporter
+    nb_path = Path(nb_path); nb = nbformat.read(nb_path, as_version=4)
+    fdir = nb_path.parent/"figures"; shutil.rmtree(fdir, ignore_errors=True)
+    figs, heading = [], ""
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            hs = [l.lstrip("#").strip() for l in c.source.splitlines() if l.startswith("#")]
+            if hs: heading = hs[0]
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            md = o.get("data", {}).get("text/markdown", "")                  # a heading the cell displayed
+            if isinstance(md, str) and md.startswith("#"): heading = md.splitlines()[0].lstrip("#").strip()
+            png = o.get("data", {}).get("image/png")
+            if not png: continue
+            fdir.mkdir(exist_ok=True); f = fdir/f"fig{len(figs) + 1:02d}.png"
+            f.write_bytes(base64.b64decode(png if isinstance(png, str) else "".join(png)))
+            figs.append(dict(path=f.name, caption=heading))
+            o["data"].pop("application/vnd.jupyter.widget-view+json", None)   # the page has no kernel: the widget's static PNG
+    html = nb_path.with_suffix(".html")
+    html.write_text(HTMLExporter().from_notebook_node(nb)[0], encoding="utf-8")
+    return dict(html=html.name, figures=figs)
+
 
 # %% ../nbs/13_reproduce.ipynb #b336e275
 def _fmt(v):
@@ -98,11 +132,66 @@ def _verdict(cs: list[dict]) -> str:
     n = sum(bool(c.get("holds")) for c in cs)
     return f"{'yes' if n == len(cs) else 'no' if n == 0 else 'mixed'} ({n}/{len(cs)} seeds)"
 
+def _interval(cs: list[dict]) -> str:
+    "The 95 % interval(s) of a claim's difference, from `metrics.claim` rows."
+    iv = [f"[{c['lo']:.3g}, {c['hi']:.3g}]" for c in cs if isinstance(c.get("lo"), (int, float)) and isinstance(c.get("hi"), (int, float))
+          and c["lo"] == c["lo"] and c["hi"] == c["hi"]]
+    return "; ".join(dict.fromkeys(iv)) or "—"
+
+def _claims(runs) -> dict:
+    out = {}
+    for r in runs:
+        for c in (r["metrics"] or {}).get("claims", []): out.setdefault(c["claim"], []).append(c)
+    return out
+
+def tally(runs: list[dict]) -> dict:
+    "Claims tested, by verdict, and health checks passed, over a paper's runs."
+    t = dict(claims=0, **{v: 0 for v in ("holds", "does not hold", "inconclusive", "not checkable", "other")})
+    for cs in _claims(runs).values():
+        v = _verdict(cs); t["claims"] += 1; t[v if v in t else "other"] += 1
+    hs = [h for r in runs for h in ((r["metrics"] or {}).get("health") or {}).values() if isinstance(h, dict)]
+    t.update(models=len(hs), healthy=sum(bool(h.get("ok")) for h in hs))
+    return t
+
+def _seeds(r) -> str:
+    "The seeds a notebook ran inside one run: its `info.seeds`, else the largest n of its claims."
+    m = r["metrics"] or {}
+    s = (m.get("info") or {}).get("seeds")
+    if isinstance(s, list): return str(len(s))
+    if isinstance(s, int): return str(s)
+    n = [c.get("n") for c in m.get("claims", []) if isinstance(c.get("n"), int)]
+    return str(max(n)) if n else "1"
+
+def summary_table(results: dict, profile: str) -> str:
+    "The report's opening table: one row per paper, linking to its section and its HTML notebook."
+    lines = ["| paper | profile | seeds | wall time | claims | holds | does not hold | inconclusive | not checkable | healthy models | notebook |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p, runs in results.items():
+        t, ok = tally([r for r in runs if r["metrics"]]), [r for r in runs if r["metrics"]]
+        secs = sum(r["seconds"] for r in runs)
+        seeds = f"{len(runs)} run(s) x {_seeds(ok[0])} in-notebook" if ok else f"{len(runs)} run(s)"
+        html = next((f"[html]({p}/seed{r['seed']}/{r['html']})" for r in runs if r.get("html")), "—")
+        failed = sum(not r["ok"] for r in runs)
+        lines.append(f"| [{p}](#{p}) | {profile} | {seeds} | {secs / 60:.1f} min{f' ({failed} failed)' if failed else ''} | {t['claims']} | {t['holds']} | "
+                     f"{t['does not hold']} | {t['inconclusive']} | {t['not checkable']} | {t['healthy']}/{t['models']} | {html} |")
+    return "\n".join(lines) + "\n"
+
+def _health_rows(runs) -> list[str]:
+    rows = []
+    for r in runs:
+        for name, h in ((r["metrics"] or {}).get("health") or {}).items():
+            if not isinstance(h, dict): continue
+            nums = ", ".join(f"{k} {_fmt(v)}" for k, v in h.items() if k not in ("ok", "kind"))
+            suffix = f" (run seed {r['seed']})" if len(runs) > 1 else ""
+            rows.append(f"| {name}{suffix} | {h.get('kind', '')} | {'ok' if h.get('ok') else '**not ok**'} | {nums} |")
+    return rows
+
 def paper_section(paper: str, runs: list[dict]) -> str:
     "The REPORT.md section of one paper from its runs (each with seed, ok, error, metrics, notebook)."
-    lines = [f"## {paper}: {PAPERS.get(paper, paper)}", ""]
+    lines = [f'<a id="{paper}"></a>', "", f"## {paper}: {PAPERS.get(paper, paper)}", ""]
     ok = [r for r in runs if r["metrics"]]
-    lines.append("Seeds: " + ", ".join(f"{r['seed']} ({'ok' if r['ok'] else 'failed'}, {r['seconds']:.0f} s, `{r['notebook']}`)" for r in runs))
+    lines.append("Seeds: " + ", ".join(f"{r['seed']} ({'ok' if r['ok'] else 'failed'}, {r['seconds']:.0f} s, `{r['notebook']}`"
+                                       + (f", [html]({paper}/seed{r['seed']}/{r['html']})" if r.get("html") else "") + ")" for r in runs))
     lines.append("")
     if ok:
         keys, reported = [], {}
@@ -117,18 +206,25 @@ def paper_section(paper: str, runs: list[dict]) -> str:
         for k in keys:
             lines.append(f"| {k} | {summarise([r['metrics'].get('metrics', {}).get(k) for r in ok if k in r['metrics'].get('metrics', {})])} | {_fmt(reported.get(k))} |")
         if series: lines += ["", f"Series kept in each run's `metrics.json` (not tabulated): {', '.join(series)}."]
-        claims = {}
-        for r in ok:
-            for c in r["metrics"].get("claims", []): claims.setdefault(c["claim"], []).append(c)
+        health = _health_rows(ok)
+        if health:
+            lines += ["", "Training health (`metrics.contrastive_health` / `classifier_health`):", "",
+                      "| model | kind | health | numbers |", "|---|---|---|---|", *health]
+        claims = _claims(ok)
         if claims:
-            lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
+            lines += ["", "| claim | verdict | 95 % interval | evidence |", "|---|---|---|---|"]
             for claim, cs in claims.items():
                 ev = "; ".join(dict.fromkeys(str(c.get("evidence", "")) for c in cs if c.get("evidence")))
-                lines.append(f"| {claim} | {_verdict(cs)} | {ev} |")
+                lines.append(f"| {claim} | {_verdict(cs)} | {_interval(cs)} | {ev} |")
+        figs = next(([(r, f) for f in r["figures"]] for r in ok if r.get("figures")), [])
+        if figs:
+            lines += ["", "Figures (from the executed notebook):", ""]
+            for r, f in figs: lines += [f"**{f['caption'] or 'figure'}**", "", f"![{f['caption']}]({paper}/seed{r['seed']}/figures/{f['path']})", ""]
     bad = [r for r in runs if not r["ok"]]
     if bad:
         lines += ["", "Failures:", ""] + [f"- seed {r['seed']}: {r['error']}" for r in bad]
     return "\n".join(lines) + "\n"
+
 
 # %% ../nbs/13_reproduce.ipynb #4ae51db1
 def _value(s: str):
@@ -148,7 +244,73 @@ def _finished(d: Path, key: str):
     "The metrics of the run in `d` if it finished with this `key`, else None."
     try: st = json.loads((d/"run.json").read_text()); m = json.loads((d/"metrics.json").read_text())
     except (OSError, ValueError): return None
-    return dict(ok=True, error=None, seconds=st["seconds"], metrics=m) if st.get("key") == key and st.get("ok") else None
+    if not (st.get("key") == key and st.get("ok")): return None
+    return dict(ok=True, error=None, seconds=st["seconds"], metrics=m, html=st.get("html"), figures=st.get("figures", []))
+
+def datasets_in(cfg) -> list[str]:
+    "The real datasets a profile needs: every value naming one (`data.REAL`), plus its `data_required` list."
+    from explainaug.data import REAL
+    found = []
+    def walk(v):
+        if isinstance(v, str) and v in REAL and v not in found: found.append(v)
+        elif isinstance(v, dict): [walk(x) for x in v.values()]
+        elif isinstance(v, (list, tuple)): [walk(x) for x in v]
+    walk({k: v for k, v in cfg.items() if k != "data_required"}); walk(list(cfg.get("data_required") or []))
+    return found
+
+def missing_data(cfg) -> str | None:
+    "The dataset message of the first real dataset of `cfg` that is not on this machine, else None."
+    from explainaug.data import check_dataset, DatasetNotFoundError
+    for name in datasets_in(cfg):
+        try: check_dataset(name)
+        except DatasetNotFoundError as e: return str(e)
+    return None
+
+def machine() -> dict:
+    "What the numbers were measured on: device, CPU and its vector capability, threads, library versions."
+    import platform, torch
+    from importlib.metadata import version, PackageNotFoundError
+    cpu = platform.processor() or platform.machine()
+    try: cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name"))
+    except (OSError, StopIteration): pass
+    def v(p):
+        try: return version(p)
+        except PackageNotFoundError: return None
+    libs = {p: v(p) for p in ("explainaug", "torch", "torchvision", "numpy", "captum", "kornia", "lightning", "scikit-learn", "papermill")}
+    return dict(device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU", cpu=cpu, cores=os.cpu_count(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), torch_threads=torch.get_num_threads(),
+                omp_num_threads=os.environ.get("OMP_NUM_THREADS"), python=platform.python_version(), platform=platform.platform(),
+                libraries={k: x for k, x in libs.items() if x})
+
+def _machine_lines(m: dict) -> list[str]:
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    return [f"Machine: {m['device']}; CPU {m['cpu']} ({m['cores']} cores, torch CPU capability {m['cpu_capability']}); "
+            f"threads: torch {m['torch_threads']}, OMP_NUM_THREADS={m['omp_num_threads'] or 'unset'}; Python {m['python']} on {m['platform']}.", "",
+            f"Libraries: {libs}.", ""]
+
+EXPECTED = dict(smoke=60.0, cpu=360.0)    # seconds a paper's run is expected to take when no earlier run says otherwise
+
+class _Progress:
+    "A bar over papers x seeds: which run is going, its elapsed and expected seconds, and the expected time left."
+    def __init__(self, jobs: list, expected: dict):
+        import threading
+        self.expected, self.left = expected, sum(expected.get(j, 0) or 0 for j in jobs)
+        tty = sys.stderr.isatty()
+        self.bar = progress(total=len(jobs), desc="reproduce", unit="run", mininterval=0.5 if tty else 60)
+        self.job, self.t0, self.stop = None, time.time(), threading.Event()
+        self.thread = threading.Thread(target=self._tick, args=(2.0 if tty else 60.0,), daemon=True); self.thread.start()
+    def _text(self):
+        if self.job is None: return ""
+        el, est = time.time() - self.t0, self.expected.get(self.job)
+        left = self.left - min(el, est or 0)
+        return (f"{self.job[0]} seed {self.job[1]}: {el:.0f} s of ~{est:.0f} s" if est else f"{self.job[0]} seed {self.job[1]}: {el:.0f} s") \
+               + (f", ~{left / 60:.0f} min left" if self.left else "")
+    def _tick(self, every):
+        while not self.stop.wait(every): self.bar.set_postfix_str(self._text())
+    def start(self, job): self.job, self.t0 = job, time.time(); self.bar.set_postfix_str(self._text())
+    def done(self, job):
+        self.left -= self.expected.get(job) or 0; self.job = None; self.bar.update(1)
+    def close(self): self.stop.set(); self.thread.join(); self.bar.close()
 
 def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
               fresh: bool = False) -> int:
@@ -163,28 +325,43 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     if not have: raise ValueError(f"No paper notebooks in {folder.resolve()}: run from a clone of explainaug, pass --papers-dir, or set $EXPLAINAUG_PAPERS.")
     papers = list(papers) or have
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    header = [f"# explainaug reproduction report", "",
-              f"Profile `{profile}`, seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; {_versions()}; notebooks from `{folder}`.", ""]
     overrides = dict(overrides or {})
-    for p in papers: load_profile(p, profile, overrides, root=folder/"params")   # fail early on a bad profile or key
-    sections, failed = [], 0
-    for p in papers:
-        runs = []
-        for s in seeds:
+    cfgs = {p: load_profile(p, profile, overrides, root=folder/"params") for p in papers}   # fail early on a bad profile or key
+    mach = machine(); write_json(out/"machine.json", mach)
+    header = [f"# explainaug reproduction report", "",
+              f"Profile `{profile}`, runner seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; notebooks from `{folder}`.", "",
+              *_machine_lines(mach)]
+    jobs = [(p, s) for p in papers for s in seeds]
+    def expect(p, s):
+        try: return float(json.loads((out/p/f"seed{s}"/"run.json").read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError): return EXPECTED.get(profile)
+    bar = _Progress(jobs, {j: expect(*j) for j in jobs})
+    results, failed = {}, 0
+    def write_report():
+        secs = sum(r["seconds"] for rs in results.values() for r in rs)
+        body = [*header, f"Wall time: {secs / 60:.1f} min over {sum(map(len, results.values()))} run(s).", "",
+                summary_table(results, profile), *[paper_section(p, rs) for p, rs in results.items()]]
+        (out/"REPORT.md").write_text("\n".join(body))
+    try:
+        for p, s in jobs:
             d, params = out/p/f"seed{s}", dict(profile=profile, seed=s, overrides=overrides)
             key = run_key(folder/f"{p}.ipynb", folder/"params"/p/f"{profile}.yaml", params)
             r = None if fresh else _finished(d, key)
-            if r is not None: print(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)", flush=True)
+            bar.start((p, s))
+            if r is not None: bar.bar.write(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)")
+            elif (why := missing_data(cfgs[p])) is not None:
+                r = dict(ok=False, error=f"not started: {why}", seconds=0.0, metrics=None)
             else:
-                print(f"[{p}] profile={profile} seed={s} ...", flush=True)
+                bar.bar.write(f"[{p}] profile={profile} seed={s} ...")
                 (d/"run.json").unlink(missing_ok=True)
                 r = run_one(folder/f"{p}.ipynb", d, params, kernel)
-                write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], error=r["error"]))
+                write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], error=r["error"], html=r.get("html"), figures=r.get("figures", [])))
             r.update(seed=s, notebook=str(Path(p)/f"seed{s}"/f"{p}.ipynb"))
-            print(f"[{p}] seed={s}: {'ok' if r['ok'] else 'FAILED: ' + r['error']} ({r['seconds']:.0f} s)", flush=True)
-            failed += not r["ok"]; runs.append(r)
-        sections.append(paper_section(p, runs))
-        (out/"REPORT.md").write_text("\n".join(header) + "\n" + "\n".join(sections))   # a partial report survives an interrupt
+            bar.bar.write(f"[{p}] seed={s}: {'ok' if r['ok'] else 'FAILED: ' + r['error']} ({r['seconds']:.0f} s)")
+            failed += not r["ok"]; results.setdefault(p, []).append(r); bar.done((p, s))
+            write_report()                                    # a partial report survives an interrupt
+    finally:
+        bar.close()
     print(f"Report: {out/'REPORT.md'} ({failed} failed run(s))")
     return failed
 
@@ -197,11 +374,6 @@ def copy_notebooks(dest, folder=None, force: bool = False) -> int:
     for f in files:
         t = dest/f.relative_to(src); t.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, t)
     return len(files)
-
-def _versions():
-    import torch, explainaug
-    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    return f"explainaug {explainaug.__version__}, torch {torch.__version__}, {dev}"
 
 def main(argv=None) -> int:
     "Entry point of the `explainaug` command."
