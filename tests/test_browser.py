@@ -320,6 +320,15 @@ def test_explorers_in_browser(tmp_path, capsys):
                         assert bad not in pg.locator(".jp-Notebook").inner_text(), f"{name}: {bad!r} shown"
                     pg.screenshot(path=str(home / f"reopened-{nbname}.png"))
                     pg.close()
+                # the HTML page `explainaug reproduce` writes beside an executed notebook: no kernel, no widget manager
+                from explainaug.reproduce import render
+                page_html = root / render(root / "executed.ipynb")["html"]
+                pg = browser.new_page(viewport=dict(width=1400, height=1000)); pg.goto(page_html.as_uri())
+                pg.wait_for_load_state("load")
+                shown = pg.eval_on_selector_all(".jp-RenderedImage img", "els => els.filter(e => e.complete && e.naturalWidth > 0).length")
+                assert shown >= 2, f"the HTML page shows {shown} figure(s), expected both explorers' figures"
+                for bad in ("Error displaying widget", "Loading widget"): assert bad not in pg.inner_text("body"), f"HTML page: {bad!r} shown"
+                pg.screenshot(path=str(home / "executed-html.png")); pg.close()
             except BaseException:
                 for i, pg in enumerate(pg for c in browser.contexts for pg in c.pages):
                     pg.screenshot(path=str(home / f"failure-{i}.png"))
