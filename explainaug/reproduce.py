@@ -101,12 +101,12 @@ def render(nb_path: Path) -> dict:
         for o in c.get("outputs", []) if c.cell_type == "code" else []:
             md = o.get("data", {}).get("text/markdown", "")                  # a heading the cell displayed
             if isinstance(md, str) and md.startswith("#"): heading = md.splitlines()[0].lstrip("#").strip()
+            o.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)   # the page has no kernel: no widget views
             png = o.get("data", {}).get("image/png")
             if not png: continue
             fdir.mkdir(exist_ok=True); f = fdir/f"fig{len(figs) + 1:02d}.png"
             f.write_bytes(base64.b64decode(png if isinstance(png, str) else "".join(png)))
             figs.append(dict(path=f.name, caption=heading))
-            o["data"].pop("application/vnd.jupyter.widget-view+json", None)   # the page has no kernel: the widget's static PNG
     html = nb_path.with_suffix(".html")
     html.write_text(HTMLExporter().from_notebook_node(nb)[0], encoding="utf-8")
     return dict(html=html.name, figures=figs)

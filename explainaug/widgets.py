@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_widgets.ipynb #94d53f24
 from __future__ import annotations
-import base64, html, io, re
+import base64, html, io, re, uuid
 
 import numpy as np
 import torch
@@ -57,6 +57,7 @@ def _canvas_class():
                 # frame late), so the kernel sends the frame it just sent
                 self.set_trait("_data_url", "data:image/png;base64," + base64.b64encode(data).decode())
                 DOMWidget.send_state(self, key=["_data_url"])
+                if getattr(self, "on_frame", None): self.on_frame(data)      # the explorer's static copy follows
         _CANVAS = LiveCanvas
     return _CANVAS
 
@@ -81,7 +82,8 @@ class Explorer:
         from matplotlib.figure import Figure
         self.fig = Figure(figsize=self.figsize, dpi=80)
         self._values, self._widgets, self.state, self.error, self._syncing = {}, {}, {}, None, False
-        self._view = self._canvas = self._status = self._message = None
+        self._view = self._canvas = self._status = self._message = self._static = None
+        self._uid = uuid.uuid4().hex[:8]                                 # pairs the static copy with its live view
         try:
             import ipywidgets as W
             self._W = W
@@ -147,10 +149,24 @@ class Explorer:
         hide(self._message, True); hide(self._canvas, False)
         self._status.value = html.escape(self.summary())
         c = self._canvas
-        if isinstance(c, self._W.Image): c.value = _png(self.fig)
+        if isinstance(c, self._W.Image): c.value = png = _png(self.fig); self._frame(png)
         elif c.syncing_data_url:                                         # no front end yet: keep the saved image current
-            c._data_url = "data:image/png;base64," + base64.b64encode(_png(self.fig, tight=False)).decode()
-        else: c.draw()                                                   # render and send the frame now
+            png = _png(self.fig, tight=False); self._frame(png)
+            c._data_url = "data:image/png;base64," + base64.b64encode(png).decode()
+        else: c.draw()                                                   # render and send the frame now (and to `_frame`)
+
+    def _frame(self, png: bytes):
+        "Update the static copy shown beside the live view (when displayed) to the frame just drawn."
+        if self._static is not None: self._static.update(self._static_bundle(png), raw=True)
+
+    def _static_bundle(self, png: bytes | None = None) -> dict:
+        "The figure as a static output: an image that hides itself while its live view is rendered beside it."
+        b64 = base64.b64encode(png if png is not None else _png(self.fig)).decode()
+        u, child = self._uid, ".jp-OutputArea-child"
+        css = (f"{child}:has(.explainaug-static-{u}):has(+ {child} .explainaug-live-{u}) {{display: none}} "
+               f"{child}:has(.explainaug-static-{u}) + {child}:not(:has(.explainaug-live-{u})) {{display: none}}")
+        return {"text/html": f'<style>{css}</style><img class="explainaug-static-{u}" alt="{type(self).__name__}" src="data:image/png;base64,{b64}">',
+                "image/png": b64, "text/plain": f"<{type(self).__name__}: static figure>"}
 
     def figure(self):
         "The current matplotlib figure (static)."
@@ -166,9 +182,20 @@ class Explorer:
             self._status = W.HTML()
             self._message.add_class("explainaug-error"); self._status.add_class("explainaug-status")
             self._view = W.VBox([W.HBox(list(self._widgets.values())), self._message, self._canvas, self._status])
-            self._view.add_class(f"explainaug-{type(self).__name__.lower()}")
+            self._view.add_class(f"explainaug-{type(self).__name__.lower()}"); self._view.add_class(f"explainaug-live-{self._uid}")
+            if isinstance(self._canvas, self._W.DOMWidget) and hasattr(self._canvas, "syncing_data_url"): self._canvas.on_frame = self._frame
             self._show()
         return self._view
+
+    def _ipython_display_(self):
+        """Two outputs: the figure as a static image (what a notebook opened without a kernel, or its HTML page, shows)
+        and the live widget, which hides the static copy while it is rendered (and is hidden while it is not)."""
+        from IPython.display import display
+        w = self.widget()
+        self._static = display(self._static_bundle(), raw=True, display_id=True)
+        if w is None: return
+        wb = w._repr_mimebundle_(); wb = wb[0] if isinstance(wb, tuple) else wb
+        display({**wb, "text/plain": f"{type(self).__name__}: the live view (run the cell with a kernel)"}, raw=True)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         png = base64.b64encode(_png(self.fig)).decode()

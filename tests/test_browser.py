@@ -2,7 +2,8 @@
 Playwright. A notebook builds a cpu-profile-sized model and both explorers; the test runs it, moves every control,
 clicks a t-SNE point, deselects every class, and asserts on what the page shows (the canvas pixels, the summary
 line, the error line), timing each redraw. Then it checks that saved notebooks show the explorers' last figures:
-one saved from JupyterLab (widget state saved) and one executed by papermill, each reopened with a fresh kernel.
+one saved from JupyterLab (widget state saved) and one executed by papermill, each reopened with a fresh kernel, the
+saved one opened with no kernel at all, and the HTML page of the executed one.
 Skipped with one line when no Chromium (or Playwright) is found; every process it starts is stopped by its pid."""
 import http.client, json, os, secrets, shutil, signal, socket, statistics, subprocess, sys, textwrap, time, urllib.request
 from pathlib import Path
@@ -108,7 +109,7 @@ class Lab:
                            ("notebook-extension/tracker", {"windowingMode": "none"})):   # every cell in the DOM
             f = home / "settings" / "@jupyterlab" / f"{ext}.jupyterlab-settings"
             f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(value))
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLAINAUG_PROGRESS": "0", "MPLBACKEND": "Agg",
+        self.env = env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLAINAUG_PROGRESS": "0", "MPLBACKEND": "Agg",
                "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
                "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_PLATFORM_DIRS": "1"}
@@ -296,6 +297,11 @@ def test_explorers_in_browser(tmp_path, capsys):
                 time.sleep(1)
                 saved = nbformat.read(root / "explorers.ipynb", as_version=4)
                 assert "widgets" in saved.metadata, "JupyterLab did not save the widget state"
+                # each explorer's static copy (shown without a kernel) was updated to the last frame the canvas drew
+                state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+                frames = {m["state"]["_data_url"].split(",", 1)[1] for m in state.values() if m["state"].get("_data_url", "").startswith("data:image/png")}
+                statics = [o["data"]["image/png"] for c in saved.cells for o in c.get("outputs", []) if "explainaug-static" in str(o.get("data", {}).get("text/html", ""))]
+                assert len(statics) == 2 and all(st in frames for st in statics), f"{len(statics)} static copies, {sum(st in frames for st in statics)} at the canvas's last frame"
                 lab.shutdown_kernels(); _stop(info["kernel"], 10)
                 for name, nbname in (("saved from JupyterLab", "explorers.ipynb"), ("executed by papermill", "executed.ipynb")):
                     if nbname == "executed.ipynb":
@@ -306,7 +312,7 @@ def test_explorers_in_browser(tmp_path, capsys):
                     pg.goto(lab.url(nbname))
                     pg.locator(".jp-Notebook").first.wait_for(timeout=60_000); accept_kernel(pg, 2)
                     if nbname == "executed.ipynb":                     # untrusted: JupyterLab shows the static PNGs
-                        pg.wait_for_function("() => document.querySelectorAll('.jp-RenderedImage img').length >= 2 || "
+                        pg.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length >= 2 || "
                                              "document.querySelectorAll('.explainaug-embeddingexplorer canvas').length > 0", timeout=60_000)
                     for cls in ("saliencyexplorer", "embeddingexplorer"):
                         el = pg.locator(f".explainaug-{cls}").first
@@ -320,12 +326,28 @@ def test_explorers_in_browser(tmp_path, capsys):
                         assert bad not in pg.locator(".jp-Notebook").inner_text(), f"{name}: {bad!r} shown"
                     pg.screenshot(path=str(home / f"reopened-{nbname}.png"))
                     pg.close()
+                # opened with no kernel at all (trusted, as its user saved it): the static copies, no "Loading widget..."
+                nk = nbformat.read(root / "explorers.ipynb", as_version=4)
+                nk.metadata["kernelspec"] = dict(name="no-such-kernel", display_name="none", language="none")   # nothing to match:
+                nk.metadata.pop("language_info", None)                                                             # JupyterLab asks
+                nbformat.write(nk, root / "nokernel.ipynb")
+                subprocess.run([str(BIN / "jupyter"), "trust", str(root / "nokernel.ipynb")], env=lab.env, check=True, capture_output=True)
+                pg = browser.new_page(viewport=dict(width=1400, height=1000)); pg.goto(lab.url("nokernel.ipynb"))
+                pg.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+                dialog = pg.locator(".jp-Dialog", has_text="Select Kernel"); dialog.wait_for(timeout=30_000)
+                dialog.locator("button", has_text="No Kernel").first.click()
+                pg.wait_for_function("() => [...document.querySelectorAll('img[class^=explainaug-static]')]"
+                                     ".filter(e => e.offsetParent && e.complete && e.naturalWidth > 0).length >= 2", timeout=60_000)
+                time.sleep(1)
+                for bad in ("Error displaying widget", "Loading widget"):
+                    assert bad not in pg.locator(".jp-Notebook").inner_text(), f"no kernel: {bad!r} shown"
+                pg.screenshot(path=str(home / "reopened-nokernel.png")); pg.close()
                 # the HTML page `explainaug reproduce` writes beside an executed notebook: no kernel, no widget manager
                 from explainaug.reproduce import render
                 page_html = root / render(root / "executed.ipynb")["html"]
                 pg = browser.new_page(viewport=dict(width=1400, height=1000)); pg.goto(page_html.as_uri())
                 pg.wait_for_load_state("load")
-                shown = pg.eval_on_selector_all(".jp-RenderedImage img", "els => els.filter(e => e.complete && e.naturalWidth > 0).length")
+                shown = pg.eval_on_selector_all("img[class^=explainaug-static]", "els => els.filter(e => e.offsetParent && e.complete && e.naturalWidth > 0).length")
                 assert shown >= 2, f"the HTML page shows {shown} figure(s), expected both explorers' figures"
                 for bad in ("Error displaying widget", "Loading widget"): assert bad not in pg.inner_text("body"), f"HTML page: {bad!r} shown"
                 pg.screenshot(path=str(home / "executed-html.png")); pg.close()
