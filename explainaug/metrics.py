@@ -15,8 +15,8 @@ from .explain import evaluating, grad_cam, keep_top, apply_mask
 
 # %% auto #0
 __all__ = ['VERDICTS', 'accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress',
-           'inpca', 'verdict', 'claim', 'claim_all', 'collapsed_loss', 'contrastive_health', 'classifier_health',
-           'healthy', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
+           'inpca', 'verdict', 'claim', 'claim_all', 'pool', 'collapsed_loss', 'contrastive_health',
+           'classifier_health', 'healthy', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
 
 # %% ../nbs/08_metrics.ipynb #0f46c19e
 def accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
@@ -214,7 +214,9 @@ def claim(name: str, a, b=None, better: str = "higher", margin: float = 0.0, wha
     ev += f"; {'difference' if b is not None else 'value'} {fmt.format(v['diff'])}, {int(v['level'] * 100)} % CI {iv} (n={v['n']}{', paired' if v['paired'] and b is not None else ''})"
     if margin: ev += f", margin {margin:g}"
     if not healthy: ev += "; run unhealthy: not checkable"
-    return dict(claim=name, verdict=v["verdict"], holds=v["verdict"] == "holds", evidence=ev, diff=v["diff"], lo=v["lo"], hi=v["hi"], n=v["n"])
+    bb = None if b is None else [float(x) for x in (b if hasattr(b, "__len__") else [b])]
+    return dict(claim=name, verdict=v["verdict"], holds=v["verdict"] == "holds", evidence=ev, diff=v["diff"], lo=v["lo"], hi=v["hi"], n=v["n"],
+                inputs=dict(a=aa, b=bb, better=better, margin=margin, what=what, healthy=healthy, fmt=fmt, kw=kw))
 
 # %% ../nbs/08_metrics.ipynb #ab2babf3
 def claim_all(name: str, parts: list[dict], at_least: int | None = None) -> dict:
@@ -227,7 +229,20 @@ def claim_all(name: str, parts: list[dict], at_least: int | None = None) -> dict
     elif len(parts) - n_no < k: v = "does not hold"
     else: v = "inconclusive"
     ev = "; ".join(f"{p['claim']}: {p['verdict']} ({p['evidence']})" for p in parts)
-    return dict(claim=name, verdict=v, holds=v == "holds", evidence=f"{n_hold}/{len(parts)} parts hold (needs {k}): {ev}", n=min((p.get("n", 0) for p in parts), default=0))
+    return dict(claim=name, verdict=v, holds=v == "holds", evidence=f"{n_hold}/{len(parts)} parts hold (needs {k}): {ev}",
+                n=min((p.get("n", 0) for p in parts), default=0), parts=parts, at_least=at_least)
+
+def pool(rows: list[dict]) -> dict | None:
+    "One claim's rows from several runs (other seeds) as one row over all their seeds, by the same rule; None if they cannot be pooled."
+    if len(rows) == 1: return rows[0]
+    if all("parts" in r for r in rows) and len({len(r["parts"]) for r in rows}) == 1:
+        parts = [pool([r["parts"][i] for r in rows]) for i in range(len(rows[0]["parts"]))]
+        return None if None in parts else claim_all(rows[0]["claim"], parts, rows[0].get("at_least"))
+    if not all("inputs" in r for r in rows) or len({r["inputs"]["b"] is None for r in rows}) > 1: return None
+    i0 = rows[0]["inputs"]
+    a = [x for r in rows for x in r["inputs"]["a"]]
+    b = None if i0["b"] is None else [x for r in rows for x in r["inputs"]["b"]]
+    return claim(rows[0]["claim"], a, b, i0["better"], i0["margin"], i0["what"], all(r["inputs"]["healthy"] for r in rows), i0["fmt"], **i0["kw"])
 
 # %% ../nbs/08_metrics.ipynb #39df0415
 def _step_values(history, key):

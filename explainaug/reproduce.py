@@ -125,15 +125,22 @@ def summarise(values: list) -> str:
     return f"{statistics.fmean(nums):.4g} ± {statistics.stdev(nums):.2g}"
 
 def _verdict(cs: list[dict]) -> str:
-    "A claim's cell: the notebooks' own verdicts (`metrics.claim`, over their seeds), else how many runs it held in."
+    "A claim's cell: the notebook's verdict (`metrics.claim` over its seeds), pooled over the runs' seeds (`metrics.pool`), else how many runs it held in."
+    if len(cs) > 1 and (p := _pooled(cs)) is not None: return f"{p['verdict']} (pooled over {len(cs)} runs)"
     if all("verdict" in c for c in cs):
         vs = list(dict.fromkeys(c["verdict"] for c in cs))
         return vs[0] if len(vs) == 1 else "differs between runs: " + ", ".join(vs)
     n = sum(bool(c.get("holds")) for c in cs)
     return f"{'yes' if n == len(cs) else 'no' if n == 0 else 'mixed'} ({n}/{len(cs)} seeds)"
 
+def _pooled(cs):
+    from explainaug.metrics import pool
+    try: return pool(cs)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError): return None
+
 def _interval(cs: list[dict]) -> str:
-    "The 95 % interval(s) of a claim's difference, from `metrics.claim` rows."
+    "The 95 % interval(s) of a claim's difference, from `metrics.claim` rows (pooled over runs when they can be)."
+    if len(cs) > 1 and (p := _pooled(cs)) is not None: cs = [p]
     iv = [f"[{c['lo']:.3g}, {c['hi']:.3g}]" for c in cs if isinstance(c.get("lo"), (int, float)) and isinstance(c.get("hi"), (int, float))
           and c["lo"] == c["lo"] and c["hi"] == c["hi"]]
     return "; ".join(dict.fromkeys(iv)) or "—"
@@ -148,7 +155,7 @@ def tally(runs: list[dict]) -> dict:
     "Claims tested, by verdict, and health checks passed, over a paper's runs."
     t = dict(claims=0, **{v: 0 for v in ("holds", "does not hold", "inconclusive", "not checkable", "other")})
     for cs in _claims(runs).values():
-        v = _verdict(cs); t["claims"] += 1; t[v if v in t else "other"] += 1
+        v = _verdict(cs).split(" (pooled")[0]; t["claims"] += 1; t[v if v in t else "other"] += 1
     hs = [h for r in runs for h in ((r["metrics"] or {}).get("health") or {}).values() if isinstance(h, dict)]
     t.update(models=len(hs), healthy=sum(bool(h.get("ok")) for h in hs))
     return t
@@ -214,7 +221,8 @@ def paper_section(paper: str, runs: list[dict]) -> str:
         if claims:
             lines += ["", "| claim | verdict | 95 % interval | evidence |", "|---|---|---|---|"]
             for claim, cs in claims.items():
-                ev = "; ".join(dict.fromkeys(str(c.get("evidence", "")) for c in cs if c.get("evidence")))
+                p = _pooled(cs) if len(cs) > 1 else None
+                ev = p["evidence"] if p is not None else "; ".join(dict.fromkeys(str(c.get("evidence", "")) for c in cs if c.get("evidence")))
                 lines.append(f"| {claim} | {_verdict(cs)} | {_interval(cs)} | {ev} |")
         figs = next(([(r, f) for f in r["figures"]] for r in ok if r.get("figures")), [])
         if figs:
