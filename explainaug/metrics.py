@@ -15,8 +15,9 @@ from .explain import evaluating, grad_cam, keep_top, apply_mask
 
 # %% auto #0
 __all__ = ['VERDICTS', 'accuracy', 'auc', 'reliability', 'ece', 'explanation_quality', 'bhattacharyya', 'geodesic', 'progress',
-           'inpca', 'verdict', 'claim', 'claim_all', 'pool', 'collapsed_loss', 'contrastive_health',
-           'classifier_health', 'healthy', 'random_direction', 'loss_landscape', 'flatness', 'hessian_top']
+           'inpca', 'verdict', 'claim', 'claim_all', 'pool', 'collapsed_loss', 'contrastive_floor',
+           'contrastive_health', 'classifier_health', 'healthy', 'random_direction', 'loss_landscape', 'flatness',
+           'hessian_top']
 
 # %% ../nbs/08_metrics.ipynb #0f46c19e
 def accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
@@ -258,15 +259,25 @@ def collapsed_loss(n: int) -> float:
     "log(2N - 1): the SupCon / NT-Xent loss of a collapsed projection for N images in two views."
     return math.log(2 * n - 1)
 
-def contrastive_health(history, batch_size: int, key: str = "loss", frac: float = 0.1, level: float = 0.9) -> dict:
-    "When a contrastive loss leaves its collapsed value: first step below `level` x log(2N - 1), as a fraction of the run."
+def contrastive_floor(batch_size: int, clusters: int, temperature: float) -> float:
+    "The lowest SupCon / NT-Xent loss a projection can reach: positives at cosine 1, `clusters` on a simplex (NT-Xent: clusters = N)."
+    views = 2 * batch_size
+    if clusters < 2 or views % clusters: raise ValueError(f"{views} views do not split into {clusters} equal clusters (>= 2).")
+    P = views // clusters - 1; M = views - 1 - P
+    return math.log(P + M * math.exp(-clusters / ((clusters - 1) * temperature)))
+
+def contrastive_health(history, batch_size: int, key: str = "loss", frac: float = 0.1, level: float = 0.9,
+                       floor: float = 0.0) -> dict:
+    "When a contrastive loss leaves its collapsed value log(2N - 1): the first step `1 - level` of the way down to `floor`, as a fraction of the run."
     vals, eps = _step_values(history, key)
     if not vals: raise ValueError(f"the history has no {key!r} values (keys: {sorted({k for r in history for k in r})}).")
     c = collapsed_loss(batch_size)
-    first = next((i for i, v in enumerate(vals) if v < level * c), None)
+    if not 0 <= floor < c: raise ValueError(f"floor must be in [0, log(2N - 1) = {c:.3f}), got {floor}")
+    thr = c - (1 - level) * (c - floor)
+    first = next((i for i, v in enumerate(vals) if v < thr), None)
     last = [v for v, e in zip(vals, eps) if e == eps[-1]]
     at = None if first is None else (first + 1) / len(vals)
-    return dict(kind="contrastive", collapsed=c, first_below=None if first is None else first + 1, steps=len(vals),
+    return dict(kind="contrastive", collapsed=c, floor=floor, threshold=thr, first_below=None if first is None else first + 1, steps=len(vals),
                 frac_below=at, final=sum(last) / len(last), ok=at is not None and at <= frac)
 
 def classifier_health(history, classes: int, key: str = "loss", acc_key: str | None = "acc", min_acc: float | None = None,
