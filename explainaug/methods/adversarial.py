@@ -94,6 +94,14 @@ class CE(Classify):
         super().__init__(model, val=val, **kw)
         self._best, self.best_acc, self.best_epoch = None, -1.0, -1
 
+    def loss(self, batch) -> dict:
+        "The batch's CE and its training accuracy `acc` (from the same logits: no extra forward pass)."
+        x, y = batch["image"], batch["label"]
+        if self.augment is not None: x = self.augment(x)
+        out = self.model(x)
+        ce = F.cross_entropy(out, y)
+        return dict(loss=ce, ce=ce.detach(), acc=(out.detach().argmax(1) == y).float().mean())
+
     def on_epoch_end(self, epoch):
         out = super().on_epoch_end(epoch) or {}
         if "val_acc" in out and out["val_acc"] > self.best_acc:
@@ -123,8 +131,10 @@ class AdvCE(CE):
         self.schedule, self._data, self.max_delta = schedule, data, 0.0
 
     def update(self, x, y) -> torch.Tensor:
-        "One CE step of the model on (x, y) (lines 1 and 5)."
-        loss = F.cross_entropy(self.model(x), y)
+        "One CE step of the model on (x, y) (lines 1 and 5); the batch's accuracy before the step is kept in `last_acc`."
+        out = self.model(x)
+        loss = F.cross_entropy(out, y)
+        self.last_acc = (out.detach().argmax(1) == y).float().mean()
         self.opt.zero_grad(set_to_none=True); self.backward(loss); self.opt.step()
         return loss.detach()
 
@@ -142,9 +152,10 @@ class AdvCE(CE):
         x, y = batch["image"], batch["label"]
         if self.augment is not None: x = self.augment(x)
         clean = self.update(x, y)                                  # theta'
-        if self.schedule == "epoch": return dict(loss=clean, clean=clean)
+        acc = self.last_acc                                        # training accuracy on the clean batch
+        if self.schedule == "epoch": return dict(loss=clean, clean=clean, acc=acc)
         adv, d = self.adv_step(x, y)                               # theta^{t+1}
-        return dict(loss=adv, clean=clean, adv=adv, delta=d)
+        return dict(loss=adv, clean=clean, adv=adv, delta=d, acc=acc, adv_acc=self.last_acc)
 
     def adversarial_epoch(self, epoch) -> dict:
         "A6, schedule='epoch': after the clean epoch, one pass of attack + step over `data`."

@@ -17,8 +17,8 @@ from ..augment import gaussian_noise, patch_gaussian
 from ..losses import FCLLoss
 
 # %% auto #0
-__all__ = ['METHODS', 'topk_mask', 'guard_mask', 'perturb', 'LamSchedule', 'EmbedNet', 'frozen_stats', 'warmup_step', 'XE',
-           'XEGaussian', 'FCL', 'PatchGaussian', 'make_method', 'step_seconds']
+__all__ = ['METHODS', 'topk_mask', 'guard_mask', 'perturb', 'LamSchedule', 'EmbedNet', 'frozen_stats', 'warmup_step', 'train_acc',
+           'XE', 'XEGaussian', 'FCL', 'PatchGaussian', 'make_method', 'step_seconds']
 
 # %% ../../nbs/16_fcl.ipynb #02e006ae
 def topk_mask(u: torch.Tensor, k: int, which: str = "top") -> torch.Tensor:
@@ -105,6 +105,10 @@ def warmup_step(opt, warmup: int, milestones=(), gamma: float = 0.1):
     f = lambda e: min(1.0, (e + 1) / warmup if warmup else 1.0) * gamma ** sum(e >= m for m in ms)
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
+def train_acc(logits, y) -> torch.Tensor:
+    "Share of the batch that `logits` classify correctly (detached): the training accuracy of a step."
+    return (logits.detach().argmax(1) == y).float().mean()
+
 class XE(_Probe, Classify):
     "Cross-entropy (Table 1-3's 'XE'; with a Patch Gaussian `augment`, 'Patch Gaussian+XE'); `sched='warmup_step'` and `nesterov` for App. B."
     def __init__(self, model: nn.Module, probe=None, sched=None, nesterov: bool = False, warmup: int = 0, milestones=(),
@@ -119,6 +123,14 @@ class XE(_Probe, Classify):
             for g in self.opt.param_groups: g["nesterov"] = True
         self._init_probe(probe)
 
+    def loss(self, batch):
+        "CE of the batch and its training accuracy `acc` (the same logits: no extra forward pass)."
+        x, y = batch["image"], batch["label"]
+        if self.augment is not None: x = self.augment(x)
+        logits = self.model(x)
+        ce = F.cross_entropy(logits, y)
+        return dict(loss=ce, ce=ce.detach(), acc=train_acc(logits, y))
+
 class XEGaussian(XE):
     "'XE+Gaussian' (§4.2): CE + `lam` * CE on a copy of the batch with N(0, sigma^2) on every pixel, same labels; the noisy CE is the batch 'mean' or 'sum' (as l_FCL)."
     def __init__(self, model, sigma: float = 0.3, lam: float = 1e-4, reduction: str = "mean", clamp: bool = False, **kw):
@@ -128,11 +140,12 @@ class XEGaussian(XE):
     def loss(self, batch):
         x, y = batch["image"], batch["label"]
         if self.augment is not None: x = self.augment(x)
-        ce = F.cross_entropy(self.model(x), y)
+        logits = self.model(x)
+        ce = F.cross_entropy(logits, y)
         xn = x + self.sigma * torch.randn_like(x)
         with frozen_stats(self.model):                               # the noisy forward does not move BN's running statistics
             ce_noisy = F.cross_entropy(self.model(xn.clamp(0, 1) if self.clamp else xn), y, reduction=self.reduction)
-        return dict(loss=ce + self.lam * ce_noisy, ce=ce.detach(), ce_noisy=ce_noisy.detach())
+        return dict(loss=ce + self.lam * ce_noisy, ce=ce.detach(), ce_noisy=ce_noisy.detach(), acc=train_acc(logits, y))
 
 # %% ../../nbs/16_fcl.ipynb #afd1f4e2
 class FCL(XE):
@@ -190,7 +203,7 @@ class FCL(XE):
         lam = self.lam_now()
         z, logits = self.model(x, embed=True)
         ce = F.cross_entropy(logits, y)
-        out = dict(ce=ce.detach(), lam=torch.tensor(lam), fcl=torch.zeros(()))
+        out = dict(ce=ce.detach(), acc=train_acc(logits, y), lam=torch.tensor(lam), fcl=torch.zeros(()))
         if lam > 0:
             l = self.contrast(x, y, z)
             out["fcl"] = l.detach()
