@@ -262,8 +262,8 @@ def collapsed_loss(n: int) -> float:
 def contrastive_floor(batch_size: int, clusters: int, temperature: float) -> float:
     "The lowest SupCon / NT-Xent loss a projection can reach: positives at cosine 1, `clusters` on a simplex (NT-Xent: clusters = N)."
     views = 2 * batch_size
-    if clusters < 2 or views % clusters: raise ValueError(f"{views} views do not split into {clusters} equal clusters (>= 2).")
-    P = views // clusters - 1; M = views - 1 - P
+    if not 2 <= clusters <= batch_size: raise ValueError(f"clusters must be in [2, N = {batch_size}], got {clusters}")
+    P = views / clusters - 1; M = views - 1 - P                          # per anchor, on average when the batch is not balanced
     return math.log(P + M * math.exp(-clusters / ((clusters - 1) * temperature)))
 
 def contrastive_health(history, batch_size: int, key: str = "loss", frac: float = 0.1, level: float = 0.9,
