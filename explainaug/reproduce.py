@@ -161,11 +161,14 @@ def tally(runs: list[dict]) -> dict:
     return t
 
 def _seeds(r) -> str:
-    "The seeds a notebook ran inside one run: its `info.seeds`, else the largest n of its claims."
+    "The seeds a notebook ran inside one run: its `info.seeds`, else the seeds its health entries name, else the largest n of its claims."
+    import re
     m = r["metrics"] or {}
     s = (m.get("info") or {}).get("seeds")
     if isinstance(s, list): return str(len(s))
     if isinstance(s, int): return str(s)
+    named = {x for k in (m.get("health") or {}) for x in re.findall(r"seed(\d+)", k)}
+    if named: return str(len(named))
     n = [c.get("n") for c in m.get("claims", []) if isinstance(c.get("n"), int)]
     return str(max(n)) if n else "1"
 
@@ -209,9 +212,16 @@ def paper_section(paper: str, runs: list[dict]) -> str:
         scalar = lambda v: v is None or isinstance(v, (int, float, str))
         series = [k for k in keys if not all(scalar(r["metrics"].get("metrics", {}).get(k)) for r in ok)]
         keys = [k for k in keys if k not in series]
-        lines += [f"| metric | ours (n={len(ok)}) | paper |", "|---|---|---|"]
+        sds = {k for k in keys if k.endswith("/std") and k[:-4] in keys}       # a notebook's own std over its seeds
+        head = "mean ± std over the notebook's seeds" if len(ok) == 1 else f"mean ± std over {len(ok)} runs"
+        lines += [f"| metric | ours ({head}) | paper |", "|---|---|---|"]
         for k in keys:
-            lines.append(f"| {k} | {summarise([r['metrics'].get('metrics', {}).get(k) for r in ok if k in r['metrics'].get('metrics', {})])} | {_fmt(reported.get(k))} |")
+            if k in sds: continue
+            vals = [r['metrics'].get('metrics', {}).get(k) for r in ok if k in r['metrics'].get('metrics', {})]
+            cell = summarise(vals)
+            if len(ok) == 1 and k + "/std" in sds and isinstance(vals[0], (int, float)) and isinstance(ok[0]["metrics"]["metrics"].get(k + "/std"), (int, float)):
+                cell = f"{vals[0]:.4g} ± {ok[0]['metrics']['metrics'][k + '/std']:.2g}"
+            lines.append(f"| {k} | {cell} | {_fmt(reported.get(k))} |")
         if series: lines += ["", f"Series kept in each run's `metrics.json` (not tabulated): {', '.join(series)}."]
         health = _health_rows(ok)
         if health:
