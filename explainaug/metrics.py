@@ -264,7 +264,7 @@ def contrastive_floor(batch_size: int, clusters: int, temperature: float) -> flo
     views = 2 * batch_size
     if not 2 <= clusters <= batch_size: raise ValueError(f"clusters must be in [2, N = {batch_size}], got {clusters}")
     P = views / clusters - 1; M = views - 1 - P                          # per anchor, on average when the batch is not balanced
-    return math.log(P + M * math.exp(-clusters / ((clusters - 1) * temperature)))
+    return max(0.0, math.log(P + M * math.exp(-clusters / ((clusters - 1) * temperature))))   # 0: fewer than one positive an anchor
 
 def contrastive_health(history, batch_size: int, key: str = "loss", frac: float = 0.1, level: float = 0.9,
                        floor: float = 0.0) -> dict:

@@ -21,8 +21,8 @@ from ..metrics import ece, explanation_quality
 from ..attacks import fgsm, robust_accuracy
 
 # %% auto #0
-__all__ = ['BACKGROUND', 'Normalized', 'AutoAugmentViews', 'make_augment', 'explain_mask', 'excon_batch', 'excon_loss', 'SupCon',
-           'LinearProbe', 'ExCon', 'excon_metrics']
+__all__ = ['BACKGROUND', 'Normalized', 'AutoAugmentViews', 'make_augment', 'explain_mask', 'excon_batch', 'excon_loss',
+           'NormLinear', 'SupCon', 'LinearProbe', 'ExCon', 'excon_metrics']
 
 # %% ../../nbs/11_supcon.ipynb #d3d059ee
 class Normalized(nn.Module):
@@ -47,12 +47,12 @@ class AutoAugmentViews(nn.Module):
         u8 = (x * 255).round().clamp(0, 255).to(torch.uint8)
         return torch.stack([self.aa(im) for im in u8]).float() / 255   # per-sample policies (see above)
 
-def make_augment(name: str | Callable | None, size) -> Callable:
-    "A batched view transform by name: 'standard', 'autoaugment', 'cropflip' or 'none' (or a callable)."
+def make_augment(name: str | Callable | None, size, crop_scale=(0.2, 1.0)) -> Callable:
+    "A batched view transform by name: 'standard', 'autoaugment', 'cropflip' or 'none' (or a callable); `crop_scale`: the random-resized crop's area range."
     if callable(name): return name
     if name in (None, "none"): return lambda x: x
-    if name == "standard": return ContrastiveAugment(size)
-    if name == "cropflip": return ContrastiveAugment(size, p_jitter=0, p_gray=0)
+    if name == "standard": return ContrastiveAugment(size, scale=tuple(crop_scale))
+    if name == "cropflip": return ContrastiveAugment(size, scale=tuple(crop_scale), p_jitter=0, p_gray=0)
     if name == "autoaugment": return AutoAugmentViews()
     raise ValueError(f"Unknown augmentation {name!r}; valid: standard, autoaugment, cropflip, none")
 
@@ -89,25 +89,30 @@ def excon_loss(z: torch.Tensor, labels: torch.Tensor, criterion: nn.Module) -> t
 def _epoch_batches(data, epoch):
     return data(epoch) if callable(data) and not hasattr(data, "__iter__") else data
 
+class NormLinear(nn.Linear):
+    "A linear classifier on L2-normalised features (the usual linear evaluation of a contrastive encoder)."
+    def forward(self, x): return super().forward(F.normalize(x, dim=1))
+
 class SupCon(Method):
     "SupCon encoder training (ExCon Eq. 1); `iterative=True`: one classifier epoch after each encoder epoch (ExCon §3.1)."
     def __init__(self, encoder: nn.Module, num_classes: int, data=None, val: Iterable | None = None, epochs: int = 1,
                  iterative: bool = True, temperature: float = 0.1, base_temperature: float | None = None,
                  proj_dim: int = 128, proj_hidden: int | None = None, opt: str = "sgd", lr: float = 0.5,
                  momentum: float = 0.9, weight_decay: float = 1e-4, betas=(0.9, 0.999), sched: str | None = "cosine",
-                 warmup: int = 10, warmup_start: float = 0.02, augment="standard", clf_augment="cropflip", image_size=32):
+                 warmup: int = 10, warmup_start: float = 0.02, augment="standard", clf_augment="cropflip", image_size=32,
+                 clf_norm: bool = False, clf_opt: str | None = None, clf_lr: float | None = None, crop_scale=(0.2, 1.0)):
         if iterative and data is None: raise ValueError("iterative training needs `data` (the batches of the classifier's epochs).")
         self.encoder = encoder
         self.head = ProjectionHead(encoder.feat_dim, proj_hidden, proj_dim)
-        self.classifier = linear_classifier(encoder.feat_dim, num_classes)
+        self.classifier = (NormLinear if clf_norm else linear_classifier)(encoder.feat_dim, num_classes)
         kw = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, betas=betas)
         self.opt = optimizer(list(self.encoder.parameters()) + list(self.head.parameters()), opt, **kw)
-        self.clf_opt = optimizer(self.classifier.parameters(), opt, **kw)
+        self.clf_opt = optimizer(self.classifier.parameters(), clf_opt or opt, **{**kw, "lr": clf_lr or lr})
         skw = dict(total=epochs, warmup=warmup, warmup_start=warmup_start)
         self.sched, self.clf_sched = schedule(self.opt, sched, **skw), schedule(self.clf_opt, sched, **skw)
         self.iterative, self._data, self._val = iterative, data, val
         self._loss = SupConLoss(temperature, base_temperature=base_temperature)
-        self._augment, self._clf_augment = make_augment(augment, image_size), make_augment(clf_augment, image_size)
+        self._augment, self._clf_augment = make_augment(augment, image_size, crop_scale), make_augment(clf_augment, image_size, crop_scale)
 
     @property
     def model(self) -> Classifier:
@@ -141,14 +146,14 @@ class SupCon(Method):
 
     def classifier_epoch(self, epoch: int) -> dict:
         "One epoch of the classifier over `data`, the encoder frozen in eval mode (ExCon §3.1)."
-        sums, n = torch.zeros(2), 0
+        sums, n, steps = torch.zeros(2), 0, []
         quiet = {"disable": True} if self.fabric is not None and self.fabric.global_rank else {}
         with evaluating(self.encoder):
             self.classifier.train()
             for batch in progress(_epoch_batches(self._data, epoch), desc=f"classifier {epoch}", leave=False, unit="batch", **quiet):
                 if self.fabric is not None: batch = self.fabric.to_device(batch)
-                sums += torch.stack(self.classifier_step(batch)).float().cpu(); n += 1
-        return dict(clf_loss=(sums[0] / max(n, 1)).item(), clf_acc=(sums[1] / max(n, 1)).item())
+                r = torch.stack(self.classifier_step(batch)).float().cpu(); sums += r; n += 1; steps.append(r[0].item())
+        return dict(clf_loss=(sums[0] / max(n, 1)).item(), clf_acc=(sums[1] / max(n, 1)).item(), clf_steps=steps)
 
     def on_epoch_end(self, epoch):
         out = {}
@@ -165,12 +170,13 @@ class LinearProbe(Method):
     "Cross-entropy training of a linear `classifier` on a frozen `encoder` (SupCon's second stage)."
     def __init__(self, encoder: nn.Module, classifier: nn.Module, val: Iterable | None = None, epochs: int = 1,
                  opt: str = "sgd", lr: float = 0.5, momentum: float = 0.9, weight_decay: float = 1e-4, betas=(0.9, 0.999),
-                 sched: str | None = "cosine", warmup: int = 10, warmup_start: float = 0.02, clf_augment="cropflip", image_size=32):
+                 sched: str | None = "cosine", warmup: int = 10, warmup_start: float = 0.02, clf_augment="cropflip", image_size=32,
+                 crop_scale=(0.2, 1.0)):
         self.encoder, self.classifier = unwrap(encoder), unwrap(classifier)
         for p in self.encoder.parameters(): p.requires_grad_(False)
         self.clf_opt = optimizer(self.classifier.parameters(), opt, lr=lr, momentum=momentum, weight_decay=weight_decay, betas=betas)
         self.clf_sched = schedule(self.clf_opt, sched, total=epochs, warmup=warmup, warmup_start=warmup_start)
-        self._val, self._clf_augment = val, make_augment(clf_augment, image_size)
+        self._val, self._clf_augment = val, make_augment(clf_augment, image_size, crop_scale)
 
     @classmethod
     def after(cls, method: SupCon, **kw) -> "LinearProbe":
