@@ -237,6 +237,8 @@ def test_explorers_in_browser(tmp_path, capsys):
                 target = page.locator(".jp-OutputArea-output", has_text="TARGET ").first
                 target.wait_for(state="attached", timeout=120_000)
                 mark("notebook ran")
+                first_static = page.eval_on_selector_all("img[class^=explainaug-static]", "els => els.map(e => e.src.split(',')[1])")
+                assert len(first_static) == 2, f"{len(first_static)} static copies in the live page (hidden), expected 2"
                 info = json.loads(target.inner_text().split("TARGET ", 1)[1].strip().splitlines()[0])
                 lab.kernels.add(info["kernel"])
                 assert info["python"].startswith(str(BIN.parent)), f"the kernel is not this venv's python: {info['python']}"
@@ -297,11 +299,10 @@ def test_explorers_in_browser(tmp_path, capsys):
                 time.sleep(1)
                 saved = nbformat.read(root / "explorers.ipynb", as_version=4)
                 assert "widgets" in saved.metadata, "JupyterLab did not save the widget state"
-                # each explorer's static copy (shown without a kernel) was updated to the last frame the canvas drew
-                state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-                frames = {m["state"]["_data_url"].split(",", 1)[1] for m in state.values() if m["state"].get("_data_url", "").startswith("data:image/png")}
+                # each explorer's static copy (shown without a kernel) followed the frames drawn by the interactions (display
+                # updates from the widgets' callbacks reach the page); that it is the last frame is checked in 14_widgets
                 statics = [o["data"]["image/png"] for c in saved.cells for o in c.get("outputs", []) if "explainaug-static" in str(o.get("data", {}).get("text/html", ""))]
-                assert len(statics) == 2 and all(st in frames for st in statics), f"{len(statics)} static copies, {sum(st in frames for st in statics)} at the canvas's last frame"
+                assert len(statics) == 2 and not set(statics) & set(first_static), f"{len(statics)} static copies, {len(set(statics) & set(first_static))} never updated"
                 lab.shutdown_kernels(); _stop(info["kernel"], 10)
                 for name, nbname in (("saved from JupyterLab", "explorers.ipynb"), ("executed by papermill", "executed.ipynb")):
                     if nbname == "executed.ipynb":
