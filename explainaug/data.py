@@ -130,7 +130,8 @@ def _missing(name: str, path, how: str, cause: BaseException | None = None) -> D
 
 # %% ../nbs/02_data.ipynb #936ee49c
 EMBEDDED = dict(textures=synthetic.textures, textured_digits=synthetic.textured_digits,
-                corner_digits=synthetic.corner_digits, glyphs=synthetic.glyphs, histology=synthetic.histology,
+                corner_digits=synthetic.corner_digits, glyphs=synthetic.glyphs, textured_glyphs=synthetic.textured_glyphs,
+                histology=synthetic.histology,
                 ultrasound=synthetic.ultrasound)
 EMBEDDED_VERSION = 1
 EMBEDDED_REVISIONS = dict(histology=2)   # 2: per-pixel nuclei masks

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 __all__ = ['TEXTURES', 'DIGIT_TEXTURES', 'BACKGROUND_TEXTURES', 'CORNER_CLASSES', 'GLYPHS', 'GLYPH_SETS', 'GLYPH_FONTS',
            'HISTOLOGY_SPLITS', 'NUCLEUS_LEVEL', 'ULTRASOUND_SPLITS', 'gen', 'texture_patterns', 'random_colors',
            'render_textures', 'textures', 'digit_pool', 'digit_images', 'digit_masks', 'paint', 'textured_digits',
-           'corner_label', 'corner_digits', 'font_dir', 'glyph_masks', 'glyphs', 'stain', 'histology', 'ultrasound']
+           'corner_label', 'corner_digits', 'font_dir', 'glyph_masks', 'glyphs', 'textured_glyphs', 'stain',
+           'histology', 'ultrasound']
 
 # %% ../nbs/01_synthetic.ipynb #e0d1270e
 def gen(*keys) -> torch.Generator:
@@ -347,6 +348,27 @@ def glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size
         labels.append(torch.full((n,), k))
     d = dict(images=torch.cat(imgs), labels=torch.cat(labels), masks=None, domains=None, classes=chars, info={})
     return _shuffle(d, gen("glyphs", seed, split, "order"))
+
+# %% ../nbs/01_synthetic.ipynb #7c1e2a91
+def textured_glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size: int = 64, classes="all") -> dict:
+    "Characters drawn like `textured_digits`: a random texture inside the glyph's shape on another random texture, `n` per class."
+    chars = GLYPH_SETS[classes] if isinstance(classes, str) and classes in GLYPH_SETS else list(classes)
+    bad = [c for c in chars if c not in GLYPHS]
+    if bad: raise ValueError(f"Unknown glyph classes {bad}; valid: {''.join(GLYPHS)} or one of {list(GLYPH_SETS)}")
+    n = n or dict(train=250, val=50, test=100)[split]
+    base = glyph_masks("".join(GLYPHS))
+    imgs, masks, labels = [], [], []
+    for k, ch in enumerate(chars):
+        g = gen("textured_glyphs", seed, split, ch)
+        font = torch.randint(0, len(GLYPH_FONTS), (n,), generator=g)
+        src = base[GLYPHS.index(ch)][font][:, None]
+        grid = F.affine_grid(_affine(n, g), (n, 1, image_size, image_size), align_corners=False)
+        m = F.grid_sample(src, grid, align_corners=False)[:, 0] > 0.5
+        fg = render_textures(torch.randint(0, len(TEXTURES), (n,), generator=g), image_size, g)
+        bg = render_textures(torch.randint(0, len(TEXTURES), (n,), generator=g), image_size, g)
+        imgs.append(_to_u8(paint(m, fg, bg))); masks.append(m); labels.append(torch.full((n,), k))
+    d = dict(images=torch.cat(imgs), labels=torch.cat(labels), masks=torch.cat(masks), domains=None, classes=chars, info={})
+    return _shuffle(d, gen("textured_glyphs", seed, split, "order"))
 
 # %% ../nbs/01_synthetic.ipynb #732c9299
 HISTOLOGY_SPLITS = dict(train=(0, 1, 2), val=(3,), test=(4,))
