@@ -323,12 +323,17 @@ def _affine(n, g, rot=20, scale=(0.75, 1.05), shear=0.15, shift=0.12):
     c, si = torch.cos(a) * s, torch.sin(a) * s
     return torch.stack([torch.stack([c, -si + sh, tx], 1), torch.stack([si, c, ty], 1)], 1)
 
-def glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size: int = 32, classes="all",
-           bg_contrast: float = 0.6) -> dict:
-    "Coloured characters on textured backgrounds, `n` per class (default 250 train / 50 val / 100 test)."
+def _glyph_chars(classes) -> list[str]:
+    "The characters of a glyph class set (a name in GLYPH_SETS, or the characters themselves)."
     chars = GLYPH_SETS[classes] if isinstance(classes, str) and classes in GLYPH_SETS else list(classes)
     bad = [c for c in chars if c not in GLYPHS]
     if bad: raise ValueError(f"Unknown glyph classes {bad}; valid: {''.join(GLYPHS)} or one of {list(GLYPH_SETS)}")
+    return chars
+
+def glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size: int = 32, classes="all",
+           bg_contrast: float = 0.6) -> dict:
+    "Coloured characters on textured backgrounds, `n` per class (default 250 train / 50 val / 100 test)."
+    chars = _glyph_chars(classes)
     n = n or dict(train=250, val=50, test=100)[split]
     base = glyph_masks("".join(GLYPHS))
     imgs, labels = [], []
@@ -352,9 +357,7 @@ def glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size
 # %% ../nbs/01_synthetic.ipynb #7c1e2a91
 def textured_glyphs(split: str = "train", seed: int = 0, n: int | None = None, image_size: int = 64, classes="all") -> dict:
     "Characters drawn like `textured_digits`: a random texture inside the glyph's shape on another random texture, `n` per class."
-    chars = GLYPH_SETS[classes] if isinstance(classes, str) and classes in GLYPH_SETS else list(classes)
-    bad = [c for c in chars if c not in GLYPHS]
-    if bad: raise ValueError(f"Unknown glyph classes {bad}; valid: {''.join(GLYPHS)} or one of {list(GLYPH_SETS)}")
+    chars = _glyph_chars(classes)
     n = n or dict(train=250, val=50, test=100)[split]
     base = glyph_masks("".join(GLYPHS))
     imgs, masks, labels = [], [], []
