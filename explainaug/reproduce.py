@@ -200,7 +200,8 @@ def paper_section(paper: str, runs: list[dict]) -> str:
     "The REPORT.md section of one paper from its runs (each with seed, ok, error, metrics, notebook)."
     lines = [f'<a id="{paper}"></a>', "", f"## {paper}: {PAPERS.get(paper, paper)}", ""]
     ok = [r for r in runs if r["metrics"]]
-    lines.append("Seeds: " + ", ".join(f"{r['seed']} ({'ok' if r['ok'] else 'failed'}, {r['seconds']:.0f} s, `{r['notebook']}`"
+    lines.append("Seeds: " + ", ".join(f"{r['seed']} ({'ok' if r['ok'] else 'failed'}, {r['seconds']:.0f} s, "
+                                       + (f"{r['threads']} thread(s), " if r.get("threads") else "") + f"`{r['notebook']}`"
                                        + (f", [html]({paper}/seed{r['seed']}/{r['html']})" if r.get("html") else "") + ")" for r in runs))
     lines.append("")
     if ok:
@@ -263,7 +264,7 @@ def _finished(d: Path, key: str):
     try: st = json.loads((d/"run.json").read_text()); m = json.loads((d/"metrics.json").read_text())
     except (OSError, ValueError): return None
     if not (st.get("key") == key and st.get("ok")): return None
-    return dict(ok=True, error=None, seconds=st["seconds"], metrics=m, html=st.get("html"), figures=st.get("figures", []))
+    return dict(ok=True, error=None, seconds=st["seconds"], threads=st.get("threads"), metrics=m, html=st.get("html"), figures=st.get("figures", []))
 
 def datasets_in(cfg) -> list[str]:
     "The real datasets a profile needs: every value naming one (`data.REAL`), plus its `data_required` list."
@@ -309,30 +310,45 @@ def _machine_lines(m: dict) -> list[str]:
 EXPECTED = dict(smoke=60.0, cpu=360.0)    # seconds a paper's run is expected to take when no earlier run says otherwise
 
 class _Progress:
-    "A bar over papers x seeds: which run is going, its elapsed and expected seconds, and the expected time left."
-    def __init__(self, jobs: list, expected: dict):
+    "A bar over papers x seeds: the runs going (elapsed and expected seconds each) and the expected time left over `lanes`."
+    def __init__(self, jobs: list, expected: dict, lanes: int = 1):
         import threading
-        self.expected, self.left = expected, sum(expected.get(j, 0) or 0 for j in jobs)
+        self.expected, self.lanes = expected, max(1, lanes)
+        self.left = sum(expected.get(j, 0) or 0 for j in jobs)
         tty = sys.stderr.isatty()
         self.bar = progress(total=len(jobs), desc="reproduce", unit="run", mininterval=0.5 if tty else 60)
-        self.job, self.t0, self.stop = None, time.time(), threading.Event()
+        self.running, self.stop, self.lock = {}, threading.Event(), threading.Lock()
         self.thread = threading.Thread(target=self._tick, args=(2.0 if tty else 60.0,), daemon=True); self.thread.start()
     def _text(self):
-        if self.job is None: return ""
-        el, est = time.time() - self.t0, self.expected.get(self.job)
-        left = self.left - min(el, est or 0)
-        return (f"{self.job[0]} seed {self.job[1]}: {el:.0f} s of ~{est:.0f} s" if est else f"{self.job[0]} seed {self.job[1]}: {el:.0f} s") \
-               + (f", ~{left / 60:.0f} min left" if self.left else "")
+        with self.lock: running = dict(self.running)
+        if not running: return ""
+        now, parts, spent = time.time(), [], 0.0
+        for (p, s), t0 in running.items():
+            el, est = now - t0, self.expected.get((p, s))
+            spent += min(el, est or 0)
+            parts.append(f"{p} seed {s}: {el:.0f} s of ~{est:.0f} s" if est else f"{p} seed {s}: {el:.0f} s")
+        left = (self.left - spent) / self.lanes
+        return "; ".join(parts) + (f", ~{left / 60:.0f} min left" if self.left else "")
     def _tick(self, every):
         while not self.stop.wait(every): self.bar.set_postfix_str(self._text())
-    def start(self, job): self.job, self.t0 = job, time.time(); self.bar.set_postfix_str(self._text())
+    def start(self, job):
+        with self.lock: self.running[job] = time.time()
+        self.bar.set_postfix_str(self._text())
     def done(self, job):
-        self.left -= self.expected.get(job) or 0; self.job = None; self.bar.update(1)
+        with self.lock: self.running.pop(job, None)
+        self.left -= self.expected.get(job) or 0; self.bar.update(1)
     def close(self): self.stop.set(); self.thread.join(); self.bar.close()
 
+def _lane(threads):
+    "A worker process of `reproduce(jobs=N)`: its notebooks' kernels inherit `threads` CPU threads."
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[k] = str(threads)
+
+def _job(nb, d, params, kernel):
+    return run_one(Path(nb), Path(d), params, kernel)
+
 def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
-              fresh: bool = False) -> int:
-    "Run the paper notebooks; write OUT/REPORT.md; return the number of failed runs."
+              fresh: bool = False, jobs: int = 1, threads: int | None = None) -> int:
+    "Run the paper notebooks, `jobs` at a time (each kernel with `threads` CPU threads); write OUT/REPORT.md; return the number of failed runs."
     folder = papers_dir(folder)
     have = available(folder)
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
@@ -342,46 +358,91 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     if missing: raise ValueError(f"No notebook yet for {missing} in {folder}; notebooks present: {', '.join(have) or 'none'}.")
     if not have: raise ValueError(f"No paper notebooks in {folder.resolve()}: run from a clone of explainaug, pass --papers-dir, or set $EXPLAINAUG_PAPERS.")
     papers = list(papers) or have
+    if jobs < 1: raise ValueError(f"jobs={jobs}: run at least one notebook at a time (--jobs 1 or more).")
+    if threads is None and jobs > 1: threads = max(1, (os.cpu_count() or 1) // jobs)   # the cores shared out between the lanes
+    if threads is not None and threads < 1: raise ValueError(f"threads={threads}: give each notebook at least one thread.")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     overrides = dict(overrides or {})
     cfgs = {p: load_profile(p, profile, overrides, root=folder/"params") for p in papers}   # fail early on a bad profile or key
     mach = machine(); write_json(out/"machine.json", mach)
+    lanes = (f"{jobs} notebooks at a time" if jobs > 1 else "one notebook at a time") + \
+            (f", {threads} CPU thread(s) each" if threads else f", {mach['torch_threads']} CPU thread(s)")
     header = [f"# explainaug reproduction report", "",
-              f"Profile `{profile}`, runner seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; notebooks from `{folder}`.", "",
+              f"Profile `{profile}`, runner seeds {list(seeds)}, {time.strftime('%Y-%m-%d %H:%M')}; notebooks from `{folder}`; {lanes}.", "",
               *_machine_lines(mach)]
-    jobs = [(p, s) for p in papers for s in seeds]
+    run_threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or mach["torch_threads"]
+    todo = [(p, s) for p in papers for s in seeds]
     def expect(p, s):
         try: return float(json.loads((out/p/f"seed{s}"/"run.json").read_text())["seconds"])
         except (OSError, ValueError, KeyError, TypeError): return EXPECTED.get(profile)
-    bar = _Progress(jobs, {j: expect(*j) for j in jobs})
-    results, failed = {}, 0
+    est = {j: expect(*j) for j in todo}
+    bar = _Progress(todo, est, min(jobs, len(todo)))
+    results, failed, t_start = {}, 0, time.time()
     def write_report():
-        secs = sum(r["seconds"] for rs in results.values() for r in rs)
-        body = [*header, f"Wall time: {secs / 60:.1f} min over {sum(map(len, results.values()))} run(s).", "",
-                summary_table(results, profile), *[paper_section(p, rs) for p, rs in results.items()]]
+        done = {p: sorted(results[p], key=lambda r: list(seeds).index(r["seed"])) for p in papers if p in results}
+        secs = sum(r["seconds"] for rs in done.values() for r in rs)
+        body = [*header, f"Wall time: {(time.time() - t_start) / 60:.1f} min for {sum(map(len, done.values()))} run(s) "
+                         f"({lanes}; the runs' own times sum to {secs / 60:.1f} min).", "",
+                summary_table(done, profile), *[paper_section(p, rs) for p, rs in done.items()]]
         (out/"REPORT.md").write_text("\n".join(body))
+    def finish(p, s, d, key, r, new):
+        nonlocal failed
+        if new: write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], threads=run_threads, error=r["error"],
+                                              html=r.get("html"), figures=r.get("figures", [])))
+        r.update(seed=s, notebook=str(Path(p)/f"seed{s}"/f"{p}.ipynb"))
+        if new: r["threads"] = run_threads
+        bar.bar.write(f"[{p}] seed={s}: {'ok' if r['ok'] else 'FAILED: ' + r['error']} ({r['seconds']:.0f} s)")
+        failed += not r["ok"]; results.setdefault(p, []).append(r); bar.done((p, s))
+        write_report()                                        # a partial report survives an interrupt
+    import concurrent.futures as cf
+    pool, running, queue = None, {}, []
     try:
-        for p, s in jobs:
+        for p, s in todo:
             d, params = out/p/f"seed{s}", dict(profile=profile, seed=s, overrides=overrides)
             key = run_key(folder/f"{p}.ipynb", folder/"params"/p/f"{profile}.yaml", params)
             r = None if fresh else _finished(d, key)
-            bar.start((p, s))
-            if r is not None: bar.bar.write(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)")
+            if r is not None:
+                bar.bar.write(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)")
+                finish(p, s, d, key, r, False)
             elif (why := missing_data(cfgs[p])) is not None:
-                r = dict(ok=False, error=f"not started: {why}", seconds=0.0, metrics=None)
-            else:
-                bar.bar.write(f"[{p}] profile={profile} seed={s} ...")
+                finish(p, s, d, key, dict(ok=False, error=f"not started: {why}", seconds=0.0, metrics=None), False)
+            else: queue.append((p, s, d, key, params))
+        if jobs > 1: queue.sort(key=lambda q: -(est.get(q[:2]) or 0))   # longest expected first: the lanes end together
+        while queue or running:
+            while queue and (jobs == 1 and not running or len(running) < jobs):
+                p, s, d, key, params = queue.pop(0)
+                bar.start((p, s)); bar.bar.write(f"[{p}] profile={profile} seed={s} ...")
                 (d/"run.json").unlink(missing_ok=True)
-                r = run_one(folder/f"{p}.ipynb", d, params, kernel)
-                write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], error=r["error"], html=r.get("html"), figures=r.get("figures", [])))
-            r.update(seed=s, notebook=str(Path(p)/f"seed{s}"/f"{p}.ipynb"))
-            bar.bar.write(f"[{p}] seed={s}: {'ok' if r['ok'] else 'FAILED: ' + r['error']} ({r['seconds']:.0f} s)")
-            failed += not r["ok"]; results.setdefault(p, []).append(r); bar.done((p, s))
-            write_report()                                    # a partial report survives an interrupt
+                if jobs == 1:                                  # in this process (a kernel of this interpreter)
+                    with _env(**({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {})):
+                        finish(p, s, d, key, run_one(folder/f"{p}.ipynb", d, params, kernel), True)
+                    continue
+                if pool is None:                               # the library's functions, also when this runs from the notebook
+                    import multiprocessing as mp, explainaug.reproduce as lib
+                    pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=lib._lane, initargs=(threads,))
+                running[pool.submit(lib._job, str(folder/f"{p}.ipynb"), str(d), params, kernel)] = (p, s, d, key)
+            if running:
+                fut = next(iter(cf.wait(list(running), return_when=cf.FIRST_COMPLETED).done))
+                p, s, d, key = running.pop(fut)
+                try: r = fut.result()
+                except Exception as e: r = dict(ok=False, error=f"{type(e).__name__}: {e}", seconds=0.0, metrics=None)
+                finish(p, s, d, key, r, True)
     finally:
+        if pool is not None: pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
     print(f"Report: {out/'REPORT.md'} ({failed} failed run(s))")
     return failed
+
+@contextmanager
+def _env(**kw):
+    "Set environment variables for the block (the kernels started in it inherit them)."
+    old = {k: os.environ.get(k) for k in kw}
+    os.environ.update(kw)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 def copy_notebooks(dest, folder=None, force: bool = False) -> int:
     "Copy the paper notebooks and `params/` from `folder` (default `papers_dir()`) to `dest`; returns the file count."
@@ -407,6 +468,8 @@ def main(argv=None) -> int:
     r.add_argument("--kernel", default=None, help="a named Jupyter kernel (default: this interpreter)")
     r.add_argument("--list", action="store_true", help="list the paper notebooks and their profiles, then exit")
     r.add_argument("--fresh", action="store_true", help="rerun every notebook, also those finished in an earlier run")
+    r.add_argument("-j", "--jobs", type=int, default=1, help="notebooks run at the same time, each in its own kernel (default 1)")
+    r.add_argument("--threads", type=int, default=None, help="CPU threads of each notebook (default: all; cores / jobs with --jobs)")
     nb = sub.add_parser("notebooks", help="copy the paper notebooks and their profiles into DEST, to edit and run")
     nb.add_argument("dest"); nb.add_argument("--force", action="store_true", help="overwrite files in DEST")
     a = ap.parse_args(argv)
@@ -423,6 +486,7 @@ def main(argv=None) -> int:
             print(f"{p:12s} {'notebook' if (folder/f'{p}.ipynb').exists() else 'not yet':9s} profiles: {', '.join(profs) or '-'}")
         return 0
     try:
-        return min(reproduce(a.papers, a.profile, a.seeds, a.out, {k: _value(v) for k, v in a.param}, a.papers_dir, a.kernel, a.fresh), 255)
+        return min(reproduce(a.papers, a.profile, a.seeds, a.out, {k: _value(v) for k, v in a.param}, a.papers_dir, a.kernel, a.fresh,
+                             a.jobs, a.threads), 255)
     except (KeyError, ValueError, TypeError) as e:
         print(f"explainaug: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
