@@ -18,7 +18,7 @@ from ..models import UNet, PatchGAN
 
 # %% auto #0
 __all__ = ['REFF_LAYERS', 'REFF_WEIGHTS', 'REFF_VARIANTS', 'l1_normalise', 'explanation_maps', 'reff_penalty', 'alg1_annotations',
-           'ReFF', 'PseudoAnnotator', 'annotated_subset', 'cycle_batches', 'ABNClassify', 'focus']
+           'ReFF', 'PaddedNet', 'PseudoAnnotator', 'annotated_subset', 'cycle_batches', 'ABNClassify', 'focus']
 
 # %% ../../nbs/12_reff.ipynb #63339750
 REFF_LAYERS = ("layer1", "layer2", "layer3", "layer4")
@@ -109,12 +109,24 @@ REFF_VARIANTS = {
 }
 
 # %% ../../nbs/12_reff.ipynb #71c19ad0
+class PaddedNet(nn.Module):
+    "`net` run on the image reflect-padded (bottom and right) to sides divisible by `multiple`, its output cropped back to the image."
+    def __init__(self, net: nn.Module, multiple: int):
+        super().__init__()
+        self.net, self.multiple = net, multiple
+    def forward(self, x):
+        h, w = x.shape[-2:]; ph, pw = -h % self.multiple, -w % self.multiple
+        if ph or pw: x = F.pad(x, (0, pw, 0, ph), mode="reflect" if max(ph, pw) < min(h, w) else "replicate")
+        return self.net(x)[..., :h, :w]
+
 class PseudoAnnotator(Method):
     "pix2pix: U-Net generator G (image -> annotation in [0,1]) and PatchGAN discriminator D, Adam(2e-4, (0.5, 0.999))."
     def __init__(self, image_size: int, ngf: int = 64, ndf: int = 64, lr: float = 2e-4, betas=(0.5, 0.999), l1_weight: float = 100.0, in_chans: int = 3):
-        downs = min(8, (image_size & -image_size).bit_length() - 1)   # the most halvings the size allows (8 for 256, 5 for 224 or 32)
-        if downs < 5: raise ValueError(f"image_size must be divisible by 32 for the U-Net, got {image_size}")
-        self.G, self.D = UNet(in_chans, 1, downs, ngf), PatchGAN(in_chans + 1, ndf)
+        side = -(-image_size // 32) * 32     # the U-Net needs sides divisible by 32 (5 halvings at least): image_size, else the next multiple
+        downs = min(8, (side & -side).bit_length() - 1)   # the most halvings the side allows (8 for 256, 6 for 64, 5 for 224 or 32)
+        G = UNet(in_chans, 1, downs, ngf)
+        self.G = G if side == image_size else PaddedNet(G, 2**downs)   # e.g. 48: G runs on the image padded to 64, its map cropped to 48
+        self.D = PatchGAN(in_chans + 1, ndf)
         self.opt_G = optimizer(self.G.parameters(), "adam", lr=lr, betas=betas)
         self.opt_D = optimizer(self.D.parameters(), "adam", lr=lr, betas=betas)
         self.l1_weight = l1_weight
