@@ -156,6 +156,16 @@ class Lab:
 
 
 # JavaScript run in the page: a short signature of a canvas's pixels (FNV-1a over a strided sample of its RGBA data)
+def settled(el, quiet=1.0, timeout=30.0):
+    "The canvas signature of `el` once it has not changed for `quiet` seconds (a redraw can send more than one frame)."
+    last, since, t0 = None, time.time(), time.time()
+    while time.time() - t0 < timeout:
+        s = el.evaluate(SIG)
+        if s != last: last, since = s, time.time()
+        elif time.time() - since >= quiet: return s
+        time.sleep(0.1)
+    return last
+
 SIG = """el => { let h = 2166136261, n = 0, size = '';
   for (const c of el.querySelectorAll('canvas')) { if (!c.width) continue; size += c.width + 'x' + c.height + ' ';
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -293,7 +303,7 @@ def test_explorers_in_browser(tmp_path, capsys):
 
                 mark("interactions done")
                 # saved from JupyterLab (widget state saved), kernel gone, reopened: the last figures, not an error
-                live = {e.name: e.sig() for e in (sx, ee)}
+                live = {e.name: settled(e.root) for e in (sx, ee)}   # the last frame drawn, not one on its way
                 page.keyboard.press("Control+s")
                 page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
                 time.sleep(1)
@@ -322,6 +332,8 @@ def test_explorers_in_browser(tmp_path, capsys):
                         pg.wait_for_function(f"el => {{ const s = ({SIG})(el); return s && +s.split(':')[2] > 0 }}",
                                              arg=el.element_handle(), timeout=30_000)
                         if nbname == "explorers.ipynb":
+                            try: pg.wait_for_function(f"el => ({SIG})(el) === {json.dumps(live[cls])}", arg=el.element_handle(), timeout=15_000)
+                            except Exception: pass                     # the restored image may still be loading; asserted next
                             assert el.evaluate(SIG) == live[cls], f"{name}: {cls} does not show its last figure"
                     for bad in ("Error displaying widget", "Loading widget"):
                         assert bad not in pg.locator(".jp-Notebook").inner_text(), f"{name}: {bad!r} shown"
