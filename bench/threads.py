@@ -7,8 +7,9 @@ Prints ms a step (forward, backward, SGD) for each network at 1 and 2 threads, N
 ratios: 2 threads / 1 thread, channels_last / NCHW, and the throughput of two one-thread processes (one on each
 core, as `explainaug reproduce --jobs 2` runs them) over one two-thread process.
 
-channels_last is measured here but `fit` keeps NCHW on CPU: with channels_last on CPU (torch 2.14.1, one thread) the
-reff notebook's first training backward (ResNet-18, ImageNet stem, 32 px) died with a segmentation fault.
+channels_last is measured here; `fit` converts models on CUDA only, and the notebooks that gain from it on CPU (excon,
+to_contrast) convert with `models.channels_last`, which refuses a model with a strided 1x1 convolution of fewer than 8
+input channels: its CPU backward corrupts the heap (torch 2.14.1; the width-4 smoke ResNets' `layer2.0.downsample`).
 """
 import argparse, subprocess, sys, json
 

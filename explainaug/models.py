@@ -12,7 +12,8 @@ from torchvision.models.resnet import ResNet, BasicBlock, Bottleneck
 
 # %% auto #0
 __all__ = ['MODELS', 'CifarResNet', 'resnet18', 'resnet50', 'CifarResNet3', 'resnet56', 'LeNet', 'lenet', 'ProjectionHead',
-           'linear_classifier', 'Classifier', 'UNet', 'unet', 'PatchGAN', 'ABN', 'get_model']
+           'linear_classifier', 'Classifier', 'UNet', 'unet', 'PatchGAN', 'ABN', 'channels_last_unsafe',
+           'channels_last', 'get_model']
 
 # %% ../nbs/04_models.ipynb #5580d3c2
 class CifarResNet(ResNet):
@@ -221,6 +222,18 @@ class ABN(nn.Module):
         return dict(logits=self.fc(f), att_logits=att_logits, attention=m[:, 0])
 
     def forward(self, x): return self.forward_all(x)["logits"]
+
+# %% ../nbs/04_models.ipynb #71b0433e
+def channels_last_unsafe(model: nn.Module) -> list[str]:
+    "The layers whose channels_last CPU backward corrupts the heap: strided 1x1 convolutions with fewer than 8 input channels."
+    return [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.stride != (1, 1) and m.in_channels < 8]
+
+def channels_last(model: nn.Module) -> nn.Module:
+    "`model` in the channels_last memory format (in place), refused where `channels_last_unsafe` names a layer."
+    bad = channels_last_unsafe(model)
+    if bad: raise ValueError(f"channels_last on CPU corrupts the heap in the backward of a strided 1x1 convolution with fewer than 8 input "
+                             f"channels; this model has {len(bad)} ({', '.join(bad[:2])}): keep NCHW (channels_last: false) or a width >= 8.")
+    return model.to(memory_format=torch.channels_last)
 
 # %% ../nbs/04_models.ipynb #cd2203a0
 MODELS = dict(resnet18=resnet18, resnet50=resnet50, resnet56=resnet56, lenet=lenet)

@@ -99,11 +99,12 @@ def make_fabric(device=None, precision=None, devices=1, strategy="auto", num_nod
 
 def fit(method: Method, data, epochs: int, *, out: str | Path | None = None, resume: bool = False,
         device=None, precision: str | None = None, devices=1, strategy: str = "auto", num_nodes: int = 1,
-        keep_epochs: bool = False, check_finite: bool = True, desc: str | None = None) -> list[dict]:
+        keep_epochs: bool = False, check_finite: bool = True, desc: str | None = None, save_every: int = 1) -> list[dict]:
     "Train `method` on `data` for `epochs` epochs; returns the per-epoch history."
     if resume and out is None: raise ValueError("resume=True needs `out`, the run folder that holds checkpoint.pt.")
+    if int(save_every) < 1: raise ValueError(f"save_every must be >= 1, got {save_every}")
     fabric = make_fabric(device, precision, devices, strategy, num_nodes)
-    args = (method, data, epochs, out, resume, keep_epochs, check_finite, desc)
+    args = (method, data, epochs, out, resume, keep_epochs, check_finite, desc, int(save_every))
     if strategy in _MULTIPROC:
         if out is None: raise ValueError(f"strategy={strategy!r} trains in worker processes: pass `out` so the result can be loaded back.")
         fabric.launch(_fit, *args)
@@ -113,7 +114,7 @@ def fit(method: Method, data, epochs: int, *, out: str | Path | None = None, res
     fabric.launch()
     return _fit(fabric, *args)
 
-def _fit(fabric, method, data, epochs, out, resume, keep_epochs, check_finite, desc):
+def _fit(fabric, method, data, epochs, out, resume, keep_epochs, check_finite, desc, save_every=1):
     method.setup(fabric, channels_last=fabric.device.type == "cuda")
     if isinstance(data, torch.utils.data.DataLoader): data = fabric.setup_dataloaders(data)
     rec = Recorder(out) if out is not None and fabric.global_rank == 0 else None
@@ -128,17 +129,18 @@ def _fit(fabric, method, data, epochs, out, resume, keep_epochs, check_finite, d
     elif rec: rec.reset_history([])
     quiet = {"disable": True} if fabric.global_rank else {}
     bar = progress(range(start, epochs), desc=desc or type(method).__name__, unit="epoch", initial=start, total=epochs, **quiet)
-    epoch = start
+    epoch, unsaved = start, []
     try:
         for epoch in bar:
             row = _epoch(fabric, method, data, epoch, check_finite, ckpt, quiet)
-            history.append(row)
-            if ckpt is not None:
+            history.append(row); unsaved.append(row)
+            if ckpt is not None and ((epoch + 1) % save_every == 0 or epoch == epochs - 1):
                 state = dict(method=method.state_dict(), rng=rng_state(), history=history, epoch=epoch, epochs=epochs)
                 if fabric.global_rank == 0:
                     save_checkpoint(ckpt, state)
                     if keep_epochs: save_checkpoint(ckpt.parent/f"epoch{epoch:03d}.pt", state)
-                    rec.log(**row)
+                    for r in unsaved: rec.log(**r)
+                unsaved = []
                 fabric.barrier()
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k not in ("epoch", "time") and isinstance(v, float)}, refresh=False)
     except KeyboardInterrupt:

@@ -137,6 +137,9 @@ class Probe(Method):
     def features(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         "Backbone features (eval mode, no gradient), cached by sample `index` when there is no augmentation."
         dev = next(self._encoder.parameters()).device
+        if self._cache and index is not None and self._store is not None:      # every sample cached (epochs after the first): no backbone,
+            index = index.to(dev)                                             # and no walk over its modules to set eval mode
+            if int(index.max()) < len(self._store) and bool(self._have[index].all()): return self._store[index]
         x = x.to(dev)
         with evaluating(self._encoder):
             if not self._cache or index is None:
