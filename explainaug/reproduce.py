@@ -339,12 +339,13 @@ class _Progress:
         self.left -= self.expected.get(job) or 0; self.bar.update(1)
     def close(self): self.stop.set(); self.thread.join(); self.bar.close()
 
+def _threads_env(threads) -> dict:
+    "The environment that gives a kernel started in it `threads` CPU threads (none: inherit)."
+    return {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")} if threads else {}
+
 def _lane(threads):
     "A worker process of `reproduce(jobs=N)`: its notebooks' kernels inherit `threads` CPU threads."
-    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[k] = str(threads)
-
-def _job(nb, d, params, kernel):
-    return run_one(Path(nb), Path(d), params, kernel)
+    os.environ.update(_threads_env(threads))
 
 def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
               fresh: bool = False, jobs: int = 1, threads: int | None = None) -> int:
@@ -414,13 +415,13 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
                 bar.start((p, s)); bar.bar.write(f"[{p}] profile={profile} seed={s} ...")
                 (d/"run.json").unlink(missing_ok=True)
                 if jobs == 1:                                  # in this process (a kernel of this interpreter)
-                    with _env(**({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {})):
+                    with _env(**_threads_env(threads)):
                         finish(p, s, d, key, run_one(folder/f"{p}.ipynb", d, params, kernel), True)
                     continue
                 if pool is None:                               # the library's functions, also when this runs from the notebook
                     import multiprocessing as mp, explainaug.reproduce as lib
                     pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=lib._lane, initargs=(threads,))
-                running[pool.submit(lib._job, str(folder/f"{p}.ipynb"), str(d), params, kernel)] = (p, s, d, key)
+                running[pool.submit(lib.run_one, folder/f"{p}.ipynb", d, params, kernel)] = (p, s, d, key)
             if running:
                 fut = next(iter(cf.wait(list(running), return_when=cf.FIRST_COMPLETED).done))
                 p, s, d, key = running.pop(fut)
