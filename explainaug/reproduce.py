@@ -14,8 +14,8 @@ from .core import PROFILES, load_profile, progress, write_json
 
 # %% auto #0
 __all__ = ['PAPERS', 'EXPECTED', 'papers_dir', 'available', 'this_kernel', 'run_one', 'render', 'summarise', 'tally',
-           'summary_table', 'paper_section', 'run_key', 'datasets_in', 'missing_data', 'machine', 'reproduce',
-           'copy_notebooks', 'main']
+           'summary_table', 'paper_section', 'run_key', 'datasets_in', 'missing_data', 'machine', 'expected_times',
+           'reproduce', 'copy_notebooks', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #6a55de61
 PAPERS = {
@@ -42,6 +42,17 @@ def available(folder: Path) -> list[str]:
 
 # %% ../nbs/13_reproduce.ipynb #0c0f5c73
 @contextmanager
+def _env(**kw):
+    "Set environment variables for the block (the kernels started in it inherit them)."
+    old = {k: os.environ.get(k) for k in kw}
+    os.environ.update(kw)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+@contextmanager
 def this_kernel():
     "A temporary kernel spec for `sys.executable`; yields its name."
     name = "explainaug-" + hashlib.sha1(sys.executable.encode()).hexdigest()[:10]
@@ -51,11 +62,7 @@ def this_kernel():
         spec.joinpath("kernel.json").write_text(json.dumps(dict(
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name=f"Python ({sys.executable})", language="python", metadata={"debugger": True})))
-        os.environ["JUPYTER_PATH"] = d + (os.pathsep + old if old else "")
-        try: yield name
-        finally:
-            if old is None: os.environ.pop("JUPYTER_PATH", None)
-            else: os.environ["JUPYTER_PATH"] = old
+        with _env(JUPYTER_PATH=d + (os.pathsep + old if old else "")): yield name
 
 # %% ../nbs/13_reproduce.ipynb #c5b274c9
 def run_one(nb: Path, out_dir: Path, params: dict, kernel: str | None = None) -> dict:
@@ -67,13 +74,9 @@ def run_one(nb: Path, out_dir: Path, params: dict, kernel: str | None = None) ->
     try:
         if kernel is None:
             with this_kernel() as kernel: return run_one(nb, out_dir, params, kernel)
-        mpl = os.environ.get("MPLBACKEND")       # inline: every figure is a PNG output (the report's figures), also under MPLBACKEND=Agg
-        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        try: pm.execute_notebook(str(nb), str(out_dir/nb.name), parameters=dict(params, out_dir=str(out_dir.resolve())),
-                                 cwd=str(nb.parent), kernel_name=kernel, progress_bar=False)
-        finally:
-            if mpl is None: os.environ.pop("MPLBACKEND", None)
-            else: os.environ["MPLBACKEND"] = mpl
+        with _env(MPLBACKEND="module://matplotlib_inline.backend_inline"):   # inline: every figure is a PNG output (the report's figures), also under MPLBACKEND=Agg
+            pm.execute_notebook(str(nb), str(out_dir/nb.name), parameters=dict(params, out_dir=str(out_dir.resolve())),
+                                cwd=str(nb.parent), kernel_name=kernel, progress_bar=False)
     except PapermillExecutionError as e:
         res = dict(ok=False, error=f"cell {e.cell_index}: {e.ename}: {e.evalue}")
     except Exception as e:
@@ -347,6 +350,13 @@ def _lane(threads):
     "A worker process of `reproduce(jobs=N)`: its notebooks' kernels inherit `threads` CPU threads."
     os.environ.update(_threads_env(threads))
 
+def expected_times(todo, out, cfgs: dict, profile: str) -> dict:
+    "Seconds each (paper, seed) of `todo` is expected to take: its last run's time in `out`, else its profile's `expected_seconds`, else `EXPECTED`."
+    def expect(p, s):
+        try: return float(json.loads((Path(out)/p/f"seed{s}"/"run.json").read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError): return cfgs[p].get("expected_seconds") or EXPECTED.get(profile)
+    return {j: expect(*j) for j in todo}
+
 def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
               fresh: bool = False, jobs: int = 1, threads: int | None = None) -> int:
     "Run the paper notebooks, `jobs` at a time (each kernel with `threads` CPU threads); write OUT/REPORT.md; return the number of failed runs."
@@ -373,10 +383,7 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
               *_machine_lines(mach)]
     run_threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or mach["torch_threads"]
     todo = [(p, s) for p in papers for s in seeds]
-    def expect(p, s):
-        try: return float(json.loads((out/p/f"seed{s}"/"run.json").read_text())["seconds"])
-        except (OSError, ValueError, KeyError, TypeError): return EXPECTED.get(profile)
-    est = {j: expect(*j) for j in todo}
+    est = expected_times(todo, out, cfgs, profile)
     bar = _Progress(todo, est, min(jobs, len(todo)))
     results, failed, t_start = {}, 0, time.time()
     def write_report():
@@ -433,17 +440,6 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
         bar.close()
     print(f"Report: {out/'REPORT.md'} ({failed} failed run(s))")
     return failed
-
-@contextmanager
-def _env(**kw):
-    "Set environment variables for the block (the kernels started in it inherit them)."
-    old = {k: os.environ.get(k) for k in kw}
-    os.environ.update(kw)
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
 
 def copy_notebooks(dest, folder=None, force: bool = False) -> int:
     "Copy the paper notebooks and `params/` from `folder` (default `papers_dir()`) to `dest`; returns the file count."
