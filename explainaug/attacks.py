@@ -14,7 +14,7 @@ from .explain import evaluating
 from .core import inner_grad
 
 # %% auto #0
-__all__ = ['fgsm', 'pgd', 'robust_accuracy']
+__all__ = ['fgsm', 'pgd', 'robust_accuracy', 'fgsm_curve']
 
 # %% ../nbs/06_attacks.ipynb #5acd0dc3
 def _check(name, x, p, bounds, eps=None, steps=None):
@@ -87,4 +87,25 @@ def robust_accuracy(model: nn.Module, loader: Iterable, attack: Callable = fgsm,
             for e in eps_list:
                 xa = x if e == 0 else attack(model, x, y, e, **kw)
                 with torch.no_grad(): correct[e] += (model(xa).argmax(1) == y).sum().item()
+    return {e: correct[e] / max(total, 1) for e in eps_list}
+
+# %% ../nbs/06_attacks.ipynb #e30e62de
+def fgsm_curve(model: nn.Module, loader: Iterable, eps_list=(0., 4 / 255, 8 / 255), mean=None, std=None, bounds=(0., 1.),
+               device=None) -> dict:
+    "Top-1 accuracy under FGSM for each eps, one input gradient per batch (pixel units, as `fgsm`): {eps: accuracy}."
+    eps_list = [float(e) for e in eps_list]
+    if any(e < 0 for e in eps_list): raise ValueError(f"fgsm_curve: eps must be >= 0, got {eps_list}.")
+    device = device or next(model.parameters()).device
+    correct, total = {e: 0 for e in eps_list}, 0
+    with evaluating(model):
+        for x, y in loader:
+            x, y = x.to(device), torch.as_tensor(y).to(device)
+            p, to_model = _to_pixels(x.detach(), mean, std)
+            _check("fgsm_curve", x, p, bounds)
+            with torch.enable_grad(): s = _loss_grad(model, p, y, to_model, _ce).sign()
+            with torch.no_grad():
+                for e in eps_list:
+                    xa = x if e == 0 else to_model((p + e * s).clamp(*bounds))
+                    correct[e] += (model(xa).argmax(1) == y).sum().item()
+            total += len(y)
     return {e: correct[e] / max(total, 1) for e in eps_list}

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..core import inner_grad
 from ..data import ImageDataset
 from ..train import Method, unwrap
 from .common import optimizer, schedule
@@ -20,7 +19,7 @@ from ..losses import NTXentLoss
 from ..models import ProjectionHead, Classifier, linear_classifier
 
 # %% auto #0
-__all__ = ['PRETRAIN', 'SimCLR', 'SupCE', 'pretrainer', 'Probe', 'task_subset', 'fgsm_curve']
+__all__ = ['PRETRAIN', 'SimCLR', 'SupCE', 'pretrainer', 'Probe', 'task_subset']
 
 # %% ../../nbs/17_contrast.ipynb #c762999f
 class SimCLR(Method):
@@ -198,22 +197,3 @@ def task_subset(ds: ImageDataset, labels: Sequence[int]) -> ImageDataset:
     sub = ds.subset(torch.isin(ds.labels, lab).nonzero()[:, 0])
     new = (sub.labels[:, None] == lab[None]).long().argmax(1)
     return ImageDataset(sub.images, new, [ds.classes[l] for l in labels], sub.masks, sub.domains, sub.info, f"{ds.name}{labels}")
-
-# %% ../../nbs/17_contrast.ipynb #a009cacf
-def fgsm_curve(model: nn.Module, batches: Iterable, eps_list: Sequence[float], bounds=(0., 1.)) -> dict:
-    "Accuracy under FGSM at each eps (pixel units, clamped to `bounds`), one input gradient per batch: {eps: accuracy}."
-    eps_list = [float(e) for e in eps_list]
-    if any(e < 0 for e in eps_list): raise ValueError(f"eps must be >= 0, got {eps_list}")
-    dev = next(model.parameters()).device
-    correct, total = {e: 0 for e in eps_list}, 0
-    with evaluating(model):
-        for b in batches:
-            x, y = _xy(b); x, y = x.to(dev), torch.as_tensor(y).to(dev)
-            p = x.detach().clone().requires_grad_(True)
-            with torch.enable_grad(), inner_grad():
-                g, = torch.autograd.grad(F.cross_entropy(model(p), y, reduction="sum"), p)
-            s = g.sign()
-            with torch.no_grad():
-                for e in eps_list: correct[e] += (model((x + e * s).clamp(*bounds)).argmax(1) == y).sum().item()
-            total += len(y)
-    return {e: correct[e] / max(total, 1) for e in eps_list}
