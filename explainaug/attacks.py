@@ -57,8 +57,8 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, loss_fn
 # %% ../nbs/06_attacks.ipynb #00f9b203
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float | None = None, steps: int = 10,
         random_start: bool = True, loss_fn: Callable = _ce, mean=None, std=None, bounds=(0., 1.),
-        eval_mode: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    "L-inf PGD (Madry): `steps` signed-gradient steps of `alpha`, projected on the eps-ball and `bounds`; pixel units."
+        eval_mode: bool = True, generator: torch.Generator | None = None, sign: bool = True) -> torch.Tensor:
+    "L-inf PGD (Madry): `steps` signed-gradient steps of `alpha` (raw-gradient steps if not `sign`), projected on the eps-ball and `bounds`; pixel units."
     p0, to_model = _to_pixels(x.detach(), mean, std)
     _check("pgd", x, p0, bounds, eps, steps)
     if eps == 0 or steps == 0: return x.detach().clone()
@@ -71,7 +71,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: f
     with evaluating(model, eval_mode), torch.enable_grad():
         for _ in range(steps):
             g = _loss_grad(model, p, y, to_model, loss_fn)
-            p = torch.minimum(torch.maximum(p + alpha * g.sign(), lo), hi)
+            p = torch.minimum(torch.maximum(p + alpha * (g.sign() if sign else g), lo), hi)
     return to_model(p).detach()
 
 # %% ../nbs/06_attacks.ipynb #2c3b6adf

@@ -11,10 +11,9 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..core import inner_grad
 from ..train import unwrap, predict
 from ..attacks import pgd
-from ..explain import evaluating, integrated_gradients
+from ..explain import integrated_gradients
 from ..losses import SupConLoss
 from ..metrics import auc
 from ..models import Classifier
@@ -71,18 +70,9 @@ class ViewSupCon:
 # %% ../../nbs/15_adversarial.ipynb #e0000004
 def perturb(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.2, alpha: float = 0.01, steps: int = 5,
             random_start: bool = False, sign: bool = True, loss_fn: Callable = ce_loss) -> torch.Tensor:
-    "The M-step L-inf adversary of Alg. 1 / 2 on images in [0, 1]: `attacks.pgd` (sign steps, F1) or raw-gradient steps (`sign=False`, Alg. 1 line 3 as printed)."
+    "The M-step L-inf adversary of Alg. 1 / 2 on images in [0, 1]: `attacks.pgd` with sign steps (F1) or raw-gradient steps (`sign=False`, Alg. 1 line 3 as printed)."
     check_attack(eps, alpha, steps)
-    if sign: return pgd(model, x, y, eps, alpha, steps, random_start, loss_fn=loss_fn)
-    x = x.detach()
-    lo, hi = (x - eps).clamp(0, 1), (x + eps).clamp(0, 1)
-    p = (x + (2 * torch.rand_like(x) - 1) * eps).clamp(0, 1) if random_start else x.clone()
-    with evaluating(model), torch.enable_grad():
-        for _ in range(steps):
-            q = p.detach().requires_grad_(True)
-            with inner_grad(): g, = torch.autograd.grad(loss_fn(model(q), y).sum(), q)
-            p = torch.minimum(torch.maximum(p + alpha * g, lo), hi)
-    return p.detach()
+    return pgd(model, x, y, eps, alpha, steps, random_start, loss_fn=loss_fn, sign=sign)
 
 # %% ../../nbs/15_adversarial.ipynb #e0000005
 def _epoch_batches(data, epoch):
