@@ -9,7 +9,7 @@ import argparse, json, os
 import torch
 from explainaug.core import get_device
 from explainaug.models import lenet, resnet56
-from explainaug.methods.fcl import make_method, step_seconds
+from explainaug.methods.fcl import make_method, median_step
 
 
 def main():
@@ -30,7 +30,7 @@ def main():
         m = lenet(a.classes, in_chans=a.chans, image_size=a.size, width=a.width, feat_dim=64) if a.arch == "lenet" else resnet56(a.classes, in_chans=a.chans)
         return m.to(dev)
     kw = {"XE": {}, "XE+Gaussian": dict(sigma=0.3, lam=1e-4, reduction="sum"), "CL+Gaussian": dict(sigma=0.5, lam=1e-4), "FCL": dict(k=a.k, sigma=0.5, lam=1e-4)}
-    t = {n: step_seconds(make_method(n, net(), opt="adam", lr=1e-3, **p), batch, a.reps) for n, p in kw.items()}
+    t = {n: median_step(make_method(n, net(), opt="adam", lr=1e-3, **p), batch, a.reps) for n, p in kw.items()}
     print(f"{a.arch} width {a.width}, batch {a.batch} x {a.chans}x{a.size}x{a.size}, {dev}, torch threads {torch.get_num_threads()}")
     for n, v in t.items(): print(f"{n:12s} {v * 1000:8.1f} ms/step  {v / t['XE']:5.2f}x XE")
     if os.environ.get("OUT"):

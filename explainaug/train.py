@@ -16,7 +16,7 @@ from .core import (NonFiniteLossError, Recorder, get_device, load_checkpoint, pr
                              save_checkpoint, set_rng_state)
 
 # %% auto #0
-__all__ = ['unwrap', 'Method', 'make_fabric', 'fit', 'warmup_cosine', 'exponential', 'step_decay', 'predict']
+__all__ = ['unwrap', 'Method', 'make_fabric', 'fit', 'warmup_cosine', 'exponential', 'step_decay', 'predict', 'step_seconds']
 
 # %% ../nbs/09_train.ipynb #bfcbbb3b
 _Sched = torch.optim.lr_scheduler.LRScheduler
@@ -237,3 +237,15 @@ def predict(model: nn.Module, batches: Iterable, device=None, fn: Callable | Non
     finally:
         model.train(was)
     return torch.cat(outs), (torch.cat(labels) if labels else None)
+
+# %% ../nbs/09_train.ipynb #38c7f7b5
+def step_seconds(step: Callable[[], object], reps: int = 5, warmup: int = 1, device=None) -> list[float]:
+    "Seconds of each of `reps` calls of `step()` after `warmup` untimed calls: CPU time of this process on CPU, synchronised wall time on CUDA."
+    if reps < 1 or warmup < 0: raise ValueError(f"step_seconds: reps must be >= 1 and warmup >= 0, got reps={reps}, warmup={warmup}.")
+    cuda = torch.device(device or "cpu").type == "cuda"
+    clock, sync = (time.perf_counter, torch.cuda.synchronize) if cuda else (time.process_time, lambda: None)
+    for _ in range(warmup): step()
+    out = []
+    for _ in range(reps):
+        sync(); t0 = clock(); step(); sync(); out.append(clock() - t0)
+    return out

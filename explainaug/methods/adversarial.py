@@ -4,14 +4,14 @@
 
 # %% ../../nbs/15_adversarial.ipynb #e0000000
 from __future__ import annotations
-import copy, time
+import copy
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..train import unwrap, predict
+from ..train import unwrap, predict, step_seconds
 from ..attacks import pgd
 from ..explain import integrated_gradients
 from ..losses import SupConLoss
@@ -229,17 +229,12 @@ def acc_auc(model: nn.Module, batches: Iterable) -> dict:
     return dict(acc=100 * (p.argmax(1) == y).float().mean().item(), auc=auc(p[:, 1], y))
 
 def step_cost(make: Callable, batch: dict, reps: int = 5, warmup: int = 1) -> list[float]:
-    "Seconds of `step(batch)` of a fresh method `make()` (models on the batch's device), one value per repetition after `warmup` steps."
+    "Seconds of `step(batch)` of a fresh method `make()` (models on the batch's device), one value per repetition after `warmup` steps (`train.step_seconds`: CPU time on CPU)."
     m = make()
     dev = batch["image"].device
     for mod in m.models().values(): mod.to(dev)
     m.on_epoch_start(0)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    for _ in range(warmup): m.step(batch)
-    out = []
-    for _ in range(reps):
-        sync(); t0 = time.perf_counter(); m.step(batch); sync(); out.append(time.perf_counter() - t0)
-    return out
+    return step_seconds(lambda: m.step(batch), reps, warmup, dev)
 
 # %% ../../nbs/15_adversarial.ipynb #e0000009
 def ig_maps(model: nn.Module, x: torch.Tensor, target, steps: int = 32, baseline=None, internal_batch_size: int | None = None) -> torch.Tensor:

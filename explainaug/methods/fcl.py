@@ -4,7 +4,6 @@
 
 # %% ../../nbs/16_fcl.ipynb #2b043958
 from __future__ import annotations
-import time
 from typing import Callable
 
 import torch
@@ -12,13 +11,14 @@ from torch import nn
 import torch.nn.functional as F
 
 from .common import Classify
+from ..train import step_seconds
 from ..explain import utility
 from ..augment import gaussian_noise, patch_gaussian
 from ..losses import FCLLoss
 
 # %% auto #0
 __all__ = ['METHODS', 'topk_mask', 'guard_mask', 'perturb', 'LamSchedule', 'EmbedNet', 'frozen_stats', 'warmup_step', 'train_acc',
-           'XE', 'XEGaussian', 'FCL', 'PatchGaussian', 'make_method', 'step_seconds']
+           'XE', 'XEGaussian', 'FCL', 'PatchGaussian', 'make_method', 'median_step']
 
 # %% ../../nbs/16_fcl.ipynb #02e006ae
 def topk_mask(u: torch.Tensor, k: int, which: str = "top") -> torch.Tensor:
@@ -235,13 +235,10 @@ def make_method(name: str, model: nn.Module, pg_patch: int = 25, pg_sigma: float
     return FCL(model, **kw)
 
 # %% ../../nbs/16_fcl.ipynb #51bc773b
-def step_seconds(method, batch: dict, reps: int = 5) -> float:
-    "Median wall time of one training step of (a copy of) `method` on `batch`, with its contrastive term switched on."
+def median_step(method, batch: dict, reps: int = 5) -> float:
+    "Median seconds (`train.step_seconds`: CPU time on CPU) of one training step of (a copy of) `method` on `batch`, with its contrastive term switched on."
     import copy
     m = copy.deepcopy(method)
     m.epoch, m.global_step = 10**6, 10**9            # past any lambda start / warm-up
-    m.step(batch)                                    # warm-up
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter(); m.step(batch); ts.append(time.perf_counter() - t0)
+    ts = step_seconds(lambda: m.step(batch), reps, warmup=1, device=batch["image"].device)
     return sorted(ts)[len(ts) // 2]
