@@ -117,11 +117,12 @@ def lenet(num_classes=10, **kw) -> LeNet:
 
 # %% ../nbs/04_models.ipynb #d035f9ce
 class ProjectionHead(nn.Module):
-    "MLP projection head with L2-normalised output."
-    def __init__(self, in_dim=2048, hidden=None, out_dim=128):
+    "MLP projection head with L2-normalised output; `bn`: a BatchNorm after the hidden layer (Linear-BN-ReLU-Linear, as SimCLR v2 / BYOL heads)."
+    def __init__(self, in_dim=2048, hidden=None, out_dim=128, bn: bool = False):
         super().__init__()
         hidden = hidden or in_dim
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
+        mid = [nn.BatchNorm1d(hidden)] if bn else []
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), *mid, nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
     def forward(self, x): return F.normalize(self.net(x), dim=1)
 
 def linear_classifier(in_dim, num_classes) -> nn.Linear:

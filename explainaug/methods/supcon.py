@@ -18,7 +18,7 @@ from ..losses import SupConLoss
 from ..augment import ContrastiveAugment
 from ..models import ProjectionHead, Classifier, linear_classifier
 from ..metrics import ece, explanation_quality
-from ..attacks import fgsm, robust_accuracy
+from ..attacks import fgsm_curve
 
 # %% auto #0
 __all__ = ['BACKGROUND', 'Normalized', 'AutoAugmentViews', 'make_augment', 'explain_mask', 'excon_batch', 'excon_loss',
@@ -47,11 +47,11 @@ class AutoAugmentViews(nn.Module):
         u8 = (x * 255).round().clamp(0, 255).to(torch.uint8)
         return torch.stack([self.aa(im) for im in u8]).float() / 255   # per-sample policies (see above)
 
-def make_augment(name: str | Callable | None, size, crop_scale=(0.2, 1.0)) -> Callable:
-    "A batched view transform by name: 'standard', 'autoaugment', 'cropflip' or 'none' (or a callable); `crop_scale`: the random-resized crop's area range."
+def make_augment(name: str | Callable | None, size, crop_scale=(0.2, 1.0), p_gray: float = 0.2) -> Callable:
+    "A batched view transform by name: 'standard', 'autoaugment', 'cropflip' or 'none' (or a callable); `crop_scale`: the random-resized crop's area range; `p_gray`: the standard views' grayscale probability (SupContrast: 0.2)."
     if callable(name): return name
     if name in (None, "none"): return lambda x: x
-    if name == "standard": return ContrastiveAugment(size, scale=tuple(crop_scale))
+    if name == "standard": return ContrastiveAugment(size, scale=tuple(crop_scale), p_gray=p_gray)
     if name == "cropflip": return ContrastiveAugment(size, scale=tuple(crop_scale), p_jitter=0, p_gray=0)
     if name == "autoaugment": return AutoAugmentViews()
     raise ValueError(f"Unknown augmentation {name!r}; valid: standard, autoaugment, cropflip, none")
@@ -97,22 +97,23 @@ class SupCon(Method):
     "SupCon encoder training (ExCon Eq. 1); `iterative=True`: one classifier epoch after each encoder epoch (ExCon §3.1)."
     def __init__(self, encoder: nn.Module, num_classes: int, data=None, val: Iterable | None = None, epochs: int = 1,
                  iterative: bool = True, temperature: float = 0.1, base_temperature: float | None = None,
-                 proj_dim: int = 128, proj_hidden: int | None = None, opt: str = "sgd", lr: float = 0.5,
-                 momentum: float = 0.9, weight_decay: float = 1e-4, betas=(0.9, 0.999), sched: str | None = "cosine",
+                 proj_dim: int = 128, proj_hidden: int | None = None, proj_bn: bool = False, opt: str = "sgd", lr: float = 0.5,
+                 momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 1e-4, betas=(0.9, 0.999), sched: str | None = "cosine",
                  warmup: int = 10, warmup_start: float = 0.02, augment="standard", clf_augment="cropflip", image_size=32,
-                 clf_norm: bool = False, clf_opt: str | None = None, clf_lr: float | None = None, crop_scale=(0.2, 1.0)):
+                 clf_norm: bool = False, clf_opt: str | None = None, clf_lr: float | None = None, crop_scale=(0.2, 1.0),
+                 p_gray: float = 0.2):
         if iterative and data is None: raise ValueError("iterative training needs `data` (the batches of the classifier's epochs).")
         self.encoder = encoder
-        self.head = ProjectionHead(encoder.feat_dim, proj_hidden, proj_dim)
+        self.head = ProjectionHead(encoder.feat_dim, proj_hidden, proj_dim, bn=proj_bn)
         self.classifier = (NormLinear if clf_norm else linear_classifier)(encoder.feat_dim, num_classes)
         kw = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, betas=betas)
-        self.opt = optimizer(list(self.encoder.parameters()) + list(self.head.parameters()), opt, **kw)
+        self.opt = optimizer(list(self.encoder.parameters()) + list(self.head.parameters()), opt, nesterov=nesterov, **kw)   # `nesterov`: the encoder's SGD only
         self.clf_opt = optimizer(self.classifier.parameters(), clf_opt or opt, **{**kw, "lr": clf_lr or lr})
         skw = dict(total=epochs, warmup=warmup, warmup_start=warmup_start)
         self.sched, self.clf_sched = schedule(self.opt, sched, **skw), schedule(self.clf_opt, sched, **skw)
         self.iterative, self._data, self._val = iterative, data, val
         self._loss = SupConLoss(temperature, base_temperature=base_temperature)
-        self._augment, self._clf_augment = make_augment(augment, image_size, crop_scale), make_augment(clf_augment, image_size, crop_scale)
+        self._augment, self._clf_augment = make_augment(augment, image_size, crop_scale, p_gray), make_augment(clf_augment, image_size, crop_scale)
 
     @property
     def model(self) -> Classifier:
@@ -236,7 +237,7 @@ def excon_metrics(model: nn.Module, test: Iterable, layer: str = "layer2.3.conv3
         x = torch.cat([b["image"] for b in test]).to(dev); y = torch.cat([b["label"] for b in test]).to(dev)
         with torch.no_grad(): p = torch.cat([model(b["image"].to(dev)).float().softmax(1) for b in test])
         out = {"top1": 100 * (p.argmax(1) == y).float().mean().item(), "ece": 100 * ece(p, y, n_bins)}
-        rob = robust_accuracy(model, [(b["image"], b["label"]) for b in test], fgsm, tuple(eps))
+        rob = fgsm_curve(model, [(b["image"], b["label"]) for b in test], tuple(eps))   # one input gradient for every eps
         out.update({f"fgsm{round(e * 255)}": 100 * rob[e] for e in eps})
         bs = len(test[0]["label"])
         q = explanation_quality(model, x, y, fractions=fractions, layer=layer, target="pred", fill=fill, value=fill_value, batch_size=bs)
