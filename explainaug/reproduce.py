@@ -13,9 +13,9 @@ import yaml
 from .core import PROFILES, load_profile, progress, write_json
 
 # %% auto #0
-__all__ = ['PAPERS', 'EXPECTED', 'papers_dir', 'available', 'this_kernel', 'run_one', 'render', 'summarise', 'tally',
+__all__ = ['PAPERS', 'EXPECTED', 'ISA', 'papers_dir', 'available', 'this_kernel', 'run_one', 'render', 'summarise', 'tally',
            'summary_table', 'paper_section', 'run_key', 'datasets_in', 'missing_data', 'machine', 'expected_times',
-           'reproduce', 'copy_notebooks', 'main']
+           'reproduce', 'verdicts', 'compare', 'copy_notebooks', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #6a55de61
 PAPERS = {
@@ -306,7 +306,8 @@ def machine() -> dict:
 
 def _machine_lines(m: dict) -> list[str]:
     libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
-    return [f"Machine: {m['device']}; CPU {m['cpu']} ({m['cores']} cores, torch CPU capability {m['cpu_capability']}); "
+    pin = f"; the notebooks pinned to {m['isa']} (`--isa`)" if m.get("isa") else ""
+    return [f"Machine: {m['device']}; CPU {m['cpu']} ({m['cores']} cores, torch CPU capability {m['cpu_capability']}{pin}); "
             f"threads: torch {m['torch_threads']}, OMP_NUM_THREADS={m['omp_num_threads'] or 'unset'}; Python {m['python']} on {m['platform']}.", "",
             f"Libraries: {libs}.", ""]
 
@@ -346,9 +347,17 @@ def _threads_env(threads) -> dict:
     "The environment that gives a kernel started in it `threads` CPU threads (none: inherit)."
     return {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")} if threads else {}
 
-def _lane(threads):
-    "A worker process of `reproduce(jobs=N)`: its notebooks' kernels inherit `threads` CPU threads."
-    os.environ.update(_threads_env(threads))
+ISA = {"avx2": dict(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")}
+
+def _isa_env(isa) -> dict:
+    "The environment that pins a kernel's CPU code paths (ATen, oneDNN, MKL) to `isa` (None: the machine's own)."
+    if isa in (None, "", "default"): return {}
+    try: return dict(ISA[str(isa).lower()])
+    except KeyError: raise ValueError(f"Unknown isa {isa!r}; valid: default, {', '.join(ISA)}.") from None
+
+def _lane(env: dict):
+    "A worker process of `reproduce(jobs=N)`: its notebooks' kernels inherit `env` (threads, pinned code paths)."
+    os.environ.update(env)
 
 def expected_times(todo, out, cfgs: dict, profile: str) -> dict:
     "Seconds each (paper, seed) of `todo` is expected to take: its last run's time in `out`, else its profile's `expected_seconds`, else `EXPECTED`."
@@ -358,8 +367,8 @@ def expected_times(todo, out, cfgs: dict, profile: str) -> dict:
     return {j: expect(*j) for j in todo}
 
 def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overrides=None, folder=None, kernel=None,
-              fresh: bool = False, jobs: int = 1, threads: int | None = None) -> int:
-    "Run the paper notebooks, `jobs` at a time (each kernel with `threads` CPU threads); write OUT/REPORT.md; return the number of failed runs."
+              fresh: bool = False, jobs: int = 1, threads: int | None = None, isa: str | None = None) -> int:
+    "Run the paper notebooks, `jobs` at a time (each kernel with `threads` CPU threads, its code paths pinned to `isa`); write OUT/REPORT.md; return the number of failed runs."
     folder = papers_dir(folder)
     have = available(folder)
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
@@ -372,10 +381,12 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     if jobs < 1: raise ValueError(f"jobs={jobs}: run at least one notebook at a time (--jobs 1 or more).")
     if threads is None and jobs > 1: threads = max(1, (os.cpu_count() or 1) // jobs)   # the cores shared out between the lanes
     if threads is not None and threads < 1: raise ValueError(f"threads={threads}: give each notebook at least one thread.")
+    kenv = {**_threads_env(threads), **_isa_env(isa)}                                       # what every kernel inherits
+    isa = str(isa).upper() if _isa_env(isa) else None
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     overrides = dict(overrides or {})
     cfgs = {p: load_profile(p, profile, overrides, root=folder/"params") for p in papers}   # fail early on a bad profile or key
-    mach = machine(); write_json(out/"machine.json", mach)
+    mach = dict(machine(), isa=isa); write_json(out/"machine.json", mach)
     lanes = (f"{jobs} notebooks at a time" if jobs > 1 else "one notebook at a time") + \
             (f", {threads} CPU thread(s) each" if threads else f", {mach['torch_threads']} CPU thread(s)")
     header = [f"# explainaug reproduction report", "",
@@ -395,7 +406,7 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
         (out/"REPORT.md").write_text("\n".join(body))
     def finish(p, s, d, key, r, new):
         nonlocal failed
-        if new: write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], threads=run_threads, error=r["error"],
+        if new: write_json(d/"run.json", dict(key=key, ok=r["ok"], seconds=r["seconds"], threads=run_threads, isa=isa, error=r["error"],
                                               html=r.get("html"), figures=r.get("figures", [])))
         r.update(seed=s, notebook=str(Path(p)/f"seed{s}"/f"{p}.ipynb"))
         if new: r["threads"] = run_threads
@@ -407,7 +418,7 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     try:
         for p, s in todo:
             d, params = out/p/f"seed{s}", dict(profile=profile, seed=s, overrides=overrides)
-            key = run_key(folder/f"{p}.ipynb", folder/"params"/p/f"{profile}.yaml", params)
+            key = run_key(folder/f"{p}.ipynb", folder/"params"/p/f"{profile}.yaml", dict(params, isa=isa) if isa else params)
             r = None if fresh else _finished(d, key)
             if r is not None:
                 bar.bar.write(f"[{p}] seed={s}: finished earlier with the same notebook, profile and library: kept (--fresh reruns it)")
@@ -422,12 +433,12 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
                 bar.start((p, s)); bar.bar.write(f"[{p}] profile={profile} seed={s} ...")
                 (d/"run.json").unlink(missing_ok=True)
                 if jobs == 1:                                  # in this process (a kernel of this interpreter)
-                    with _env(**_threads_env(threads)):
+                    with _env(**kenv):
                         finish(p, s, d, key, run_one(folder/f"{p}.ipynb", d, params, kernel), True)
                     continue
                 if pool is None:                               # the library's functions, also when this runs from the notebook
                     import multiprocessing as mp, explainaug.reproduce as lib
-                    pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=lib._lane, initargs=(threads,))
+                    pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=lib._lane, initargs=(kenv,))
                 running[pool.submit(lib.run_one, folder/f"{p}.ipynb", d, params, kernel)] = (p, s, d, key)
             if running:
                 fut = next(iter(cf.wait(list(running), return_when=cf.FIRST_COMPLETED).done))
@@ -440,6 +451,42 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
         bar.close()
     print(f"Report: {out/'REPORT.md'} ({failed} failed run(s))")
     return failed
+
+def verdicts(out) -> dict:
+    "{(paper, claim): (verdict, interval)} of a `reproduce` output folder, pooled over its runner seeds as in its REPORT.md."
+    found = {}
+    for pdir in sorted(q for q in Path(out).iterdir() if q.is_dir()):
+        runs = []
+        for f in sorted(pdir.glob("seed*/metrics.json")):
+            try: runs.append(dict(metrics=json.loads(f.read_text())))
+            except (OSError, ValueError): pass
+        for c, cs in _claims(runs).items(): found[(pdir.name, c)] = (_verdict(cs).split(" (pooled")[0], _interval(cs))
+    return found
+
+def _change(x: str, y: str) -> str:
+    if x == y: return "same"
+    if {x, y} == {"holds", "does not hold"}: return "contradicts"
+    return "health" if "not checkable" in (x, y) else "softens"
+
+def compare(a, b) -> str:
+    "Markdown: per paper how many claims keep their verdict between two `reproduce` output folders (two machines, or one with `--isa`), and the claims that change."
+    va, vb = verdicts(a), verdicts(b)
+    both = [k for k in va if k in vb]
+    if not both: raise ValueError(f"No claim is in both {a} and {b}: give two output folders of `explainaug reproduce` (their --out).")
+    rows = [(k, va[k], vb[k], _change(va[k][0], vb[k][0])) for k in both]
+    kinds = ("same", "softens", "health", "contradicts")
+    lines = [f"Verdicts of `{a}` (A) against `{b}` (B): {len(both)} claims in both ({len(va) - len(both)} only in A, {len(vb) - len(both)} only in B). "
+             "softens: a verdict in one, inconclusive in the other; health: not checkable in one; contradicts: holds against does not hold.", "",
+             "| paper | claims | same | softens | health | contradicts |", "|---|---|---|---|---|---|"]
+    for p in dict.fromkeys(k[0] for k in both):
+        n = [sum(r[0][0] == p and r[3] == kd for r in rows) for kd in kinds]
+        lines.append(f"| {p} | {sum(n)} | " + " | ".join(map(str, n)) + " |")
+    lines.append("| all | " + " | ".join(str(sum(r[3] == kd for r in rows) if kd else len(rows)) for kd in (None, *kinds)) + " |")
+    diff = [r for r in rows if r[3] != "same"]
+    if diff:
+        lines += ["", "| paper | claim | A | A's interval | B | B's interval | change |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {p} | {c.replace('|', '/')} | {x[0]} | {x[1]} | {y[0]} | {y[1]} | {kd} |" for (p, c), x, y, kd in diff]
+    return "\n".join(lines)
 
 def copy_notebooks(dest, folder=None, force: bool = False) -> int:
     "Copy the paper notebooks and `params/` from `folder` (default `papers_dir()`) to `dest`; returns the file count."
@@ -467,6 +514,10 @@ def main(argv=None) -> int:
     r.add_argument("--fresh", action="store_true", help="rerun every notebook, also those finished in an earlier run")
     r.add_argument("-j", "--jobs", type=int, default=1, help="notebooks run at the same time, each in its own kernel (default 1)")
     r.add_argument("--threads", type=int, default=None, help="CPU threads of each notebook (default: all; cores / jobs with --jobs)")
+    r.add_argument("--isa", default=None, help=f"pin the notebooks' CPU code paths (ATen, oneDNN, MKL) to one of: {', '.join(ISA)}; "
+                                               "on a newer CPU this gives another machine's float rounding (default: the machine's own)")
+    cp = sub.add_parser("compare", help="the claims whose verdict differs between two output folders of `explainaug reproduce`")
+    cp.add_argument("a"); cp.add_argument("b")
     nb = sub.add_parser("notebooks", help="copy the paper notebooks and their profiles into DEST, to edit and run")
     nb.add_argument("dest"); nb.add_argument("--force", action="store_true", help="overwrite files in DEST")
     a = ap.parse_args(argv)
@@ -475,6 +526,9 @@ def main(argv=None) -> int:
         except FileExistsError as e: print(f"explainaug: error: {e}", file=sys.stderr); return 2
         print(f"Copied {n} files from {papers_dir()} to {a.dest}; run them with `explainaug reproduce --papers-dir {a.dest}` or open them in JupyterLab.")
         return 0
+    if a.cmd == "compare":
+        try: print(compare(a.a, a.b)); return 0
+        except (OSError, ValueError) as e: print(f"explainaug: error: {e}", file=sys.stderr); return 2
     if a.list:
         folder = papers_dir(a.papers_dir)
         print(f"Paper notebooks in {folder.resolve()}" + ("" if folder.is_dir() else " (not found)") + ":")
@@ -484,6 +538,6 @@ def main(argv=None) -> int:
         return 0
     try:
         return min(reproduce(a.papers, a.profile, a.seeds, a.out, {k: _value(v) for k, v in a.param}, a.papers_dir, a.kernel, a.fresh,
-                             a.jobs, a.threads), 255)
+                             a.jobs, a.threads, a.isa), 255)
     except (KeyError, ValueError, TypeError) as e:
         print(f"explainaug: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
