@@ -381,8 +381,8 @@ def reproduce(papers=(), profile="cpu", seeds=(0,), out="runs/reproduce", overri
     if jobs < 1: raise ValueError(f"jobs={jobs}: run at least one notebook at a time (--jobs 1 or more).")
     if threads is None and jobs > 1: threads = max(1, (os.cpu_count() or 1) // jobs)   # the cores shared out between the lanes
     if threads is not None and threads < 1: raise ValueError(f"threads={threads}: give each notebook at least one thread.")
-    kenv = {**_threads_env(threads), **_isa_env(isa)}                                       # what every kernel inherits
-    isa = str(isa).upper() if _isa_env(isa) else None
+    pin = _isa_env(isa); isa = str(isa).upper() if pin else None
+    kenv = {**_threads_env(threads), **pin}                                                 # what every kernel inherits
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     overrides = dict(overrides or {})
     cfgs = {p: load_profile(p, profile, overrides, root=folder/"params") for p in papers}   # fail early on a bad profile or key
